@@ -1,0 +1,112 @@
+import type { LabelEvent, LabelValue, Reply } from "../types";
+
+/** How long to wait for an ack before sending the same event again. */
+export const ACK_TIMEOUT_MS = 3000;
+/** Resends before the label is reported as not saved. */
+export const MAX_RESENDS = 3;
+export const NO_REPLY_MESSAGE = "not saved: no reply from the kernel";
+
+/**
+ * A random v4 UUID.
+ *
+ * `crypto.randomUUID` exists only in secure contexts; a Jupyter server reached over plain http
+ * on another host is not one, yet `crypto.getRandomValues` works there too.
+ */
+export function newEventId(): string {
+  if (typeof crypto.randomUUID === "function") return crypto.randomUUID();
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const h = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+export function makeLabelEvent(item: string, step: number, value: LabelValue): LabelEvent {
+  return {
+    kind: "label",
+    id: newEventId(),
+    item,
+    step,
+    alt: 0,
+    value,
+    t_client: performance.timeOrigin + performance.now(),
+  };
+}
+
+/** The reply in a custom message from Python, or null when the message is not a reply. */
+export function parseReply(msg: unknown): Reply | null {
+  if (typeof msg !== "object" || msg === null) return null;
+  const { kind, id, message } = msg as Record<string, unknown>;
+  if (typeof id !== "string") return null;
+  if (kind === "ack") return { kind, id };
+  if (kind === "error") {
+    return { kind, id, message: typeof message === "string" ? message : "not saved: rejected by the kernel" };
+  }
+  return null;
+}
+
+export type Outcome = { ok: true } | { ok: false; message: string };
+
+export interface OutboxHooks {
+  send(event: LabelEvent): void;
+  /** Called once per reply (or give-up) for an event this outbox sent. */
+  settle(event: LabelEvent, outcome: Outcome): void;
+}
+
+interface Entry {
+  event: LabelEvent;
+  resends: number;
+  timer: ReturnType<typeof setTimeout> | undefined;
+}
+
+/**
+ * Sends label events and matches Python's replies to them by id.
+ *
+ * An unanswered event is re-sent unchanged every `ACK_TIMEOUT_MS`; Python stores a repeated id
+ * once, so resending is safe. After `MAX_RESENDS` the event is settled as not saved, but it is
+ * kept so that a late ack still marks it saved: the label did reach the store.
+ */
+export class Outbox {
+  readonly #hooks: OutboxHooks;
+  readonly #entries = new Map<string, Entry>();
+
+  constructor(hooks: OutboxHooks) {
+    this.#hooks = hooks;
+  }
+
+  submit(event: LabelEvent): void {
+    const entry: Entry = { event, resends: 0, timer: undefined };
+    this.#entries.set(event.id, entry);
+    this.#hooks.send(event);
+    this.#arm(entry);
+  }
+
+  /** Handles a custom message; anything but a reply to a known event is ignored. */
+  receive(msg: unknown): void {
+    const reply = parseReply(msg);
+    const entry = reply && this.#entries.get(reply.id);
+    if (!reply || !entry) return;
+    clearTimeout(entry.timer);
+    this.#entries.delete(reply.id);
+    this.#hooks.settle(entry.event, reply.kind === "ack" ? { ok: true } : { ok: false, message: reply.message });
+  }
+
+  /** Stops all retry timers; replies arriving later are ignored. */
+  dispose(): void {
+    for (const entry of this.#entries.values()) clearTimeout(entry.timer);
+    this.#entries.clear();
+  }
+
+  #arm(entry: Entry): void {
+    entry.timer = setTimeout(() => {
+      if (entry.resends < MAX_RESENDS) {
+        entry.resends += 1;
+        this.#hooks.send(entry.event);
+        this.#arm(entry);
+      } else {
+        entry.timer = undefined;
+        this.#hooks.settle(entry.event, { ok: false, message: NO_REPLY_MESSAGE });
+      }
+    }, ACK_TIMEOUT_MS);
+  }
+}

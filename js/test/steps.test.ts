@@ -1,0 +1,331 @@
+import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
+import { ACK_TIMEOUT_MS, MAX_RESENDS, NO_REPLY_MESSAGE } from "../lib/protocol";
+import widget from "../steps";
+import type { LabelEvent, StepLabelerTraits } from "../types";
+import { createFakeModel } from "./fake_model";
+
+const mounted: (() => void)[] = [];
+
+afterEach(() => {
+  for (const cleanup of mounted.splice(0)) cleanup();
+  document.body.replaceChildren();
+  vi.useRealTimers();
+});
+
+function mount(traits: Partial<StepLabelerTraits> = {}) {
+  const model = createFakeModel<StepLabelerTraits>({
+    prompt: "What is 2 + 2 * 3?",
+    steps: ["2 * 3 = 6", "2 + 6 = 8", "The answer is 8."],
+    item_id: "item-1",
+    step_labels: [null, null, null],
+    cursor: 0,
+    ...traits,
+  });
+  const el = document.createElement("div");
+  document.body.append(el);
+  const cleanup = widget.render({ model, el });
+  mounted.push(cleanup);
+  const byTestId = (id: string) => {
+    const found = el.querySelector<HTMLElement>(`[data-testid="${id}"]`);
+    if (found === null) throw new Error(`no element with data-testid=${id}`);
+    return found;
+  };
+  const root = byTestId("step-labeler");
+  const row = (step: number) => byTestId(`step-${step}`);
+  const labelsSent = () => model.sent as LabelEvent[];
+  return { model, el, root, cleanup, byTestId, row, labelsSent };
+}
+
+function press(target: EventTarget, key: string, init: KeyboardEventInit = {}): KeyboardEvent {
+  const ev = new KeyboardEvent("keydown", { key, bubbles: true, cancelable: true, ...init });
+  target.dispatchEvent(ev);
+  return ev;
+}
+
+const rowState = (row: HTMLElement) => ({ status: row.dataset.status, value: row.dataset.value });
+
+describe("rendering", () => {
+  test("shows the prompt, numbered steps and the key hint", () => {
+    const { byTestId, row, root } = mount();
+    expect(byTestId("prompt").textContent).toBe("What is 2 + 2 * 3?");
+    expect(row(0).textContent).toContain("1.");
+    expect(row(0).textContent).toContain("2 * 3 = 6");
+    expect(row(2).textContent).toContain("3.");
+    expect(row(2).textContent).toContain("The answer is 8.");
+    expect(byTestId("key-hint").textContent).toMatch(/j.*k.*1.*2.*3/);
+    expect(root.tabIndex).toBe(0);
+    expect(root.getAttribute("data-lm-suppress-shortcuts")).toBe("true");
+  });
+
+  test("model content is text, never markup", () => {
+    const attack = '<img src=x onerror="window.pwned=1">';
+    const { el, byTestId, row } = mount({ prompt: attack, steps: [attack] });
+    expect(el.querySelector("img")).toBeNull();
+    expect(byTestId("prompt").textContent).toBe(attack);
+    expect(row(0).textContent).toContain(attack);
+  });
+
+  test("saved labels from step_labels show as saved, with their value", () => {
+    const { row } = mount({ step_labels: [1, null, -1] });
+    expect(rowState(row(0))).toEqual({ status: "saved", value: "1" });
+    expect(row(0).textContent).toContain("✓");
+    expect(rowState(row(1))).toEqual({ status: "none", value: "" });
+    expect(rowState(row(2))).toEqual({ status: "saved", value: "-1" });
+    expect(row(2).textContent).toContain("✗");
+  });
+
+  test("the current step is highlighted and follows Python's cursor into view", () => {
+    const scrolled: [Element, unknown][] = [];
+    HTMLElement.prototype.scrollIntoView = function (this: Element, arg?: unknown) {
+      scrolled.push([this, arg]);
+    };
+    try {
+      const { model, row } = mount();
+      expect(row(0).getAttribute("aria-current")).not.toBeNull();
+      model.kernelSet("cursor", 2);
+      expect(row(0).getAttribute("aria-current")).toBeNull();
+      expect(row(2).getAttribute("aria-current")).not.toBeNull();
+      expect(row(2).classList.contains("lw-step--current")).toBe(true);
+      expect(scrolled).toEqual([[row(2), { block: "nearest" }]]);
+    } finally {
+      delete (HTMLElement.prototype as Partial<HTMLElement>).scrollIntoView;
+    }
+  });
+
+  test("Python's changes redraw the rows in place, keeping focus on the widget", () => {
+    const { model, root, byTestId, row } = mount();
+    root.focus();
+    model.kernelSet("prompt", "New prompt");
+    model.kernelSet("steps", ["only step", "second"]);
+    model.kernelSet("step_labels", [0, null]);
+    expect(document.activeElement).toBe(root);
+    expect(byTestId("prompt").textContent).toBe("New prompt");
+    expect(row(0).textContent).toContain("only step");
+    expect(rowState(row(0))).toEqual({ status: "saved", value: "0" });
+    expect(() => row(2)).toThrow();
+  });
+});
+
+describe("focus scoping", () => {
+  test("a key on the widget acts; on the page or a sibling it does nothing", () => {
+    const { model, root, el } = mount();
+    const sibling = document.createElement("div");
+    sibling.tabIndex = 0;
+    el.after(sibling);
+    for (const target of [document.body, sibling]) {
+      press(target, "j");
+      press(target, "3");
+    }
+    expect(model.get("cursor")).toBe(0);
+    expect(model.sent).toEqual([]);
+    press(root, "j");
+    expect(model.get("cursor")).toBe(1);
+  });
+
+  test("handled keys stop at the widget; unhandled keys bubble on untouched", () => {
+    const { root, el } = mount();
+    const bubbled: string[] = [];
+    el.addEventListener("keydown", (ev) => bubbled.push(ev.key));
+    const handled = press(root, "j");
+    const rated = press(root, "0");
+    const unhandled = press(root, "x");
+    const chord = press(root, "j", { ctrlKey: true });
+    expect(bubbled).toEqual(["x", "j"]);
+    expect(handled.defaultPrevented).toBe(true);
+    expect(rated.defaultPrevented).toBe(true);
+    expect(unhandled.defaultPrevented).toBe(false);
+    expect(chord.defaultPrevented).toBe(false);
+  });
+
+  test("keys typed into a text field inside the widget are left to it", () => {
+    const { model, root } = mount();
+    const input = document.createElement("input");
+    root.append(input);
+    const ev = press(input, "3");
+    expect(model.sent).toEqual([]);
+    expect(ev.defaultPrevented).toBe(false);
+  });
+});
+
+describe("moving", () => {
+  test("j/k and the arrows move the cursor, clamped at both ends, and save it", () => {
+    const { model, root, row } = mount();
+    press(root, "k");
+    expect(model.get("cursor")).toBe(0);
+    press(root, "j");
+    press(root, "ArrowDown");
+    press(root, "j");
+    expect(model.get("cursor")).toBe(2);
+    expect(row(2).dataset.status).toBe("none");
+    press(root, "ArrowUp");
+    expect(model.get("cursor")).toBe(1);
+    expect(row(1).getAttribute("aria-current")).not.toBeNull();
+    expect(model.saved.map((s) => s.cursor)).toEqual([1, 2, 1]);
+    expect(model.viewSets).toEqual(["cursor", "cursor", "cursor"]);
+  });
+
+  test("with no steps, keys neither move nor rate", () => {
+    const { model, root } = mount({ steps: [], step_labels: [], cursor: 0 });
+    for (const key of ["j", "k", "3"]) expect(press(root, key).defaultPrevented).toBe(true);
+    expect(model.viewSets).toEqual([]);
+    expect(model.sent).toEqual([]);
+  });
+
+  test("clicking a step selects it and focuses the widget", () => {
+    const { model, root, row } = mount();
+    (row(2).querySelector(".lw-step__text") as HTMLElement).click();
+    expect(model.get("cursor")).toBe(2);
+    expect(document.activeElement).toBe(root);
+    expect(model.sent).toEqual([]);
+  });
+});
+
+describe("labels", () => {
+  test("a key sends one label event and shows it as pending until acked", () => {
+    const { model, root, row, labelsSent } = mount();
+    press(root, "3");
+    expect(labelsSent()).toHaveLength(1);
+    const [event] = labelsSent();
+    expect(event).toEqual({
+      kind: "label",
+      id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      item: "item-1",
+      step: 0,
+      alt: 0,
+      value: 1,
+      t_client: expect.any(Number),
+    });
+    expect(rowState(row(0))).toEqual({ status: "pending", value: "1" });
+    expect(row(0).textContent).toContain("saving…");
+    expect(model.get("cursor")).toBe(1);
+    expect(model.viewSets).not.toContain("step_labels");
+  });
+
+  test.each([
+    ["ack first", ["ack", "labels"]],
+    ["step_labels first", ["labels", "ack"]],
+  ])("a step is saved once acked (%s)", (_, order) => {
+    const { model, root, row, labelsSent } = mount();
+    press(root, "1");
+    const { id } = labelsSent()[0];
+    for (const what of order) {
+      if (what === "ack") model.emit("msg:custom", { kind: "ack", id }, []);
+      else model.kernelSet("step_labels", [-1, null, null]);
+    }
+    expect(rowState(row(0))).toEqual({ status: "saved", value: "-1" });
+    expect(row(0).textContent).toContain("saved");
+  });
+
+  test("an ack with an unknown id changes nothing", () => {
+    const { model, root, el, labelsSent } = mount();
+    press(root, "3");
+    const before = el.innerHTML;
+    model.emit("msg:custom", { kind: "ack", id: "00000000-0000-4000-8000-000000000000" }, []);
+    model.emit("msg:custom", { kind: "progress", id: labelsSent()[0].id }, []);
+    expect(el.innerHTML).toBe(before);
+  });
+
+  test("a newer rating of the same step stays pending when the older one is acked", () => {
+    const { model, root, row, labelsSent } = mount();
+    press(root, "3");
+    press(root, "k");
+    press(root, "1");
+    const [older, newer] = labelsSent();
+    expect([older.step, newer.step]).toEqual([0, 0]);
+    model.emit("msg:custom", { kind: "ack", id: older.id }, []);
+    model.kernelSet("step_labels", [1, null, null]);
+    expect(rowState(row(0))).toEqual({ status: "pending", value: "-1" });
+    model.emit("msg:custom", { kind: "ack", id: newer.id }, []);
+    expect(rowState(row(0))).toEqual({ status: "saved", value: "-1" });
+  });
+
+  test("an error shows its message on the step, which keeps its saved value", () => {
+    const { model, root, row, byTestId, labelsSent } = mount({ step_labels: [0, null, null] });
+    press(root, "1");
+    expect(rowState(row(0))).toEqual({ status: "pending", value: "-1" });
+    model.emit("msg:custom", { kind: "error", id: labelsSent()[0].id, message: "store is read-only" }, []);
+    expect(rowState(row(0))).toEqual({ status: "error", value: "0" });
+    const error = byTestId("step-error-0");
+    expect(error.textContent).toBe("store is read-only");
+    expect(error.hidden).toBe(false);
+    expect(byTestId("step-error-1").hidden).toBe(true);
+  });
+
+  test("the buttons on a row rate that step", () => {
+    const { model, byTestId, row, labelsSent } = mount();
+    byTestId("rate-1--1").click();
+    byTestId("rate-2-0").click();
+    byTestId("rate-0-1").click();
+    expect(labelsSent().map((e) => [e.step, e.value])).toEqual([
+      [1, -1],
+      [2, 0],
+      [0, 1],
+    ]);
+    expect([0, 1, 2].map((i) => row(i).dataset.value)).toEqual(["1", "-1", "0"]);
+    expect(model.get("cursor")).toBe(1);
+  });
+
+  test("rating the last step keeps the cursor there", () => {
+    const { model, root, labelsSent } = mount({ cursor: 2 });
+    press(root, "+");
+    press(root, "=");
+    expect(labelsSent().map((e) => e.step)).toEqual([2, 2]);
+    expect(model.get("cursor")).toBe(2);
+  });
+
+  test("a new item drops what this view knew about the old one", () => {
+    const { model, root, row, labelsSent } = mount();
+    press(root, "3");
+    model.kernelSet("item_id", "item-2");
+    expect(rowState(row(0))).toEqual({ status: "none", value: "" });
+    model.emit("msg:custom", { kind: "error", id: labelsSent()[0].id, message: "late" }, []);
+    expect(rowState(row(0))).toEqual({ status: "none", value: "" });
+  });
+});
+
+describe("retries", () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+
+  test("without an ack the same event is re-sent, then the step says it was not saved until acked", () => {
+    const { model, root, row, byTestId, labelsSent } = mount({ step_labels: [1, null, null] });
+    press(root, "2");
+    vi.advanceTimersByTime(ACK_TIMEOUT_MS - 1);
+    expect(labelsSent()).toHaveLength(1);
+    vi.advanceTimersByTime(1);
+    expect(labelsSent()).toHaveLength(2);
+    expect(labelsSent()[1]).toEqual(labelsSent()[0]);
+    vi.advanceTimersByTime((MAX_RESENDS - 1) * ACK_TIMEOUT_MS);
+    expect(labelsSent()).toHaveLength(1 + MAX_RESENDS);
+    expect(new Set(labelsSent().map((e) => e.id)).size).toBe(1);
+    expect(rowState(row(0))).toEqual({ status: "pending", value: "0" });
+    vi.advanceTimersByTime(ACK_TIMEOUT_MS);
+    expect(rowState(row(0))).toEqual({ status: "error", value: "1" });
+    expect(byTestId("step-error-0").textContent).toBe(NO_REPLY_MESSAGE);
+    expect(vi.getTimerCount()).toBe(0);
+    // The event did reach the store after all: a late ack must not leave a false error.
+    model.emit("msg:custom", { kind: "ack", id: labelsSent()[0].id }, []);
+    expect(rowState(row(0))).toEqual({ status: "saved", value: "0" });
+    expect(byTestId("step-error-0").hidden).toBe(true);
+  });
+});
+
+describe("cleanup", () => {
+  test("removes every listener and timer; the widget no longer reacts", () => {
+    vi.useFakeTimers();
+    const { model, root, row, cleanup, labelsSent } = mount();
+    press(root, "3");
+    expect(model.listenerCount()).toBeGreaterThan(0);
+    expect(vi.getTimerCount()).toBe(1);
+    cleanup();
+    expect(model.listenerCount()).toBe(0);
+    expect(vi.getTimerCount()).toBe(0);
+    const ev = press(root, "j");
+    press(root, "3");
+    row(2).click();
+    expect(ev.defaultPrevented).toBe(false);
+    expect(model.get("cursor")).toBe(1);
+    expect(labelsSent()).toHaveLength(1);
+  });
+});

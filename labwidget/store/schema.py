@@ -1,0 +1,65 @@
+"""The store's tables as SQLAlchemy Core: the single source of truth for queries.
+
+Migrations under ``migrations/`` create these tables; they are frozen copies, so a change
+here always comes with a new Alembic revision.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+# SQLite only makes an INTEGER PRIMARY KEY an alias of its rowid (and so auto-incrementing).
+BigIntId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+items = sa.Table(
+    "items",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("dataset", sa.String(200), nullable=False),
+    sa.Column("prompt", sa.Text(), nullable=False),
+    sa.Column("meta", sa.JSON(), nullable=False),
+    sa.Column("source", sa.String(200), nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+steps = sa.Table(
+    "steps",
+    metadata,
+    sa.Column(
+        "item_id", sa.String(64), sa.ForeignKey("items.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("position", sa.Integer(), primary_key=True),
+    sa.Column("alt", sa.Integer(), primary_key=True),
+    sa.Column("text", sa.Text(), nullable=False),
+    sa.Column("chosen", sa.Boolean(), nullable=False),
+)
+
+label_events = sa.Table(
+    "label_events",
+    metadata,
+    sa.Column("seq", BigIntId, primary_key=True, autoincrement=True),
+    sa.Column("event_id", sa.String(64), nullable=False, unique=True),
+    sa.Column("item_id", sa.String(64), sa.ForeignKey("items.id"), nullable=False),
+    sa.Column("step", sa.Integer(), nullable=False),
+    sa.Column("alt", sa.Integer(), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("value", sa.Integer(), nullable=True),
+    sa.Column("annotator", sa.String(200), nullable=False),
+    sa.Column("source", sa.String(200), nullable=False),
+    sa.Column("confidence", sa.Float(), nullable=True),
+    sa.Column("duration_ms", sa.Integer(), nullable=True),
+    sa.Column("client_time", sa.Float(), nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("kind <> 'rating' OR value IN (-1, 0, 1)", name="rating_value"),
+    sa.Index(None, "item_id", "step", "alt", "annotator", "seq"),
+)

@@ -1,0 +1,45 @@
+"""Driving JupyterLab 4 with Playwright: open a notebook, wait for its kernel, run all cells."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+KERNEL_IDLE = """() => {
+  const panel = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+  const kernel = panel && panel.sessionContext && panel.sessionContext.session
+    && panel.sessionContext.session.kernel;
+  return !!kernel && kernel.connectionStatus === 'connected' && kernel.status === 'idle';
+}"""
+
+
+def open_notebook(page: Any, server: Any, name: str) -> None:
+    """Open ``name`` alone (``?reset`` drops saved layouts) and wait until its kernel is idle."""
+    page.goto(f"{server.url}/lab/tree/{name}?reset&token={server.token}")
+    page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-Cell")
+    page.wait_for_function(KERNEL_IDLE, timeout=90_000, polling=50)
+
+
+def run_all_cells(page: Any) -> None:
+    """Run every cell through the Run menu, as a user would."""
+    page.locator("#jp-menu-panel .lm-MenuBar-itemLabel", has_text="Run").first.click()
+    page.locator('li.lm-Menu-item[data-command="runmenu:run-all"]').click()
+
+
+def wait_for_rows(db: Path, query: str, count: int, timeout: float = 30.0) -> list[tuple[Any, ...]]:
+    """Poll a SQLite file with plain sqlite3 until ``query`` returns ``count`` rows."""
+    deadline = time.monotonic() + timeout
+    rows: list[tuple[Any, ...]] = []
+    while time.monotonic() < deadline:
+        if db.exists():
+            try:
+                with sqlite3.connect(db, timeout=5) as con:
+                    rows = con.execute(query).fetchall()
+            except sqlite3.OperationalError:
+                rows = []
+            if len(rows) >= count:
+                return rows
+        time.sleep(0.02)
+    raise TimeoutError(f"expected {count} rows from {db}, got {rows}")

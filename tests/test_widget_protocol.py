@@ -1,0 +1,151 @@
+"""The event -> commit -> ack path, driven by the exact messages the browser sends."""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import labwidget as lw
+
+
+def browser_message(method: str, **data: Any) -> dict[str, Any]:
+    """A comm message as ipywidgets' front end sends it to the kernel."""
+    return {"content": {"data": {"method": method, **data}}, "buffers": []}
+
+
+def send_label(widget: lw.StepLabeler, step: int, value: Any, event_id: str | None = None) -> str:
+    event_id = event_id or str(uuid.uuid4())
+    event = {
+        "kind": "label",
+        "id": event_id,
+        "item": widget.item_id,
+        "step": step,
+        "alt": 0,
+        "value": value,
+        "t_client": 1.7e12,
+    }
+    widget._handle_msg(browser_message("custom", content=event))
+    return event_id
+
+
+def replies(widget: lw.StepLabeler) -> list[dict[str, Any]]:
+    """The custom messages Python sent back to the page, in order."""
+    return [
+        m["data"]["content"]
+        for m in widget.comm.published
+        if m["data"] and m["data"].get("method") == "custom"
+    ]
+
+
+def state_updates(widget: lw.StepLabeler) -> list[dict[str, Any]]:
+    return [
+        m["data"]["state"]
+        for m in widget.comm.published
+        if m["data"] and m["data"].get("method") == "update"
+    ]
+
+
+@pytest.fixture
+def labeler(store: lw.Store) -> lw.StepLabeler:
+    return lw.StepLabeler(
+        prompt="What is 2+3*4?", steps=["3*4=12", "2+12=14", "So 14."], store=store
+    )
+
+
+def test_a_label_is_committed_then_acked(labeler: lw.StepLabeler, store: lw.Store) -> None:
+    event_id = send_label(labeler, 1, 1)
+    assert replies(labeler) == [{"kind": "ack", "id": event_id}]
+    assert [(r["event_id"], r["step"], r["value"]) for r in store.labels()] == [(event_id, 1, 1)]
+    assert labeler.step_labels == [None, 1, None]
+    # The new saved state goes to the page before the ack, so "saved" never shows stale values.
+    kinds = [m["data"].get("method") for m in labeler.comm.published if m["data"]]
+    assert kinds[-2:] == ["update", "custom"]
+    assert state_updates(labeler)[-1] == {"step_labels": [None, 1, None]}
+
+
+def test_a_resent_event_is_stored_once_and_acked_again(
+    labeler: lw.StepLabeler, store: lw.Store
+) -> None:
+    event_id = send_label(labeler, 0, -1)
+    send_label(labeler, 0, -1, event_id=event_id)
+    assert replies(labeler) == [{"kind": "ack", "id": event_id}] * 2
+    assert len(store.events()) == 1
+
+
+@pytest.mark.parametrize(
+    ("step", "value", "message"),
+    [
+        (0, 7, "not saved: a step rating must be -1, 0 or +1, not 7"),
+        (0, "1", "not saved: a step rating must be -1, 0 or +1, not '1'"),
+        (3, 1, "not saved: there is no step 3"),
+        (-1, 1, "not saved: there is no step -1"),
+    ],
+)
+def test_a_rejected_event_gets_an_error_and_nothing_is_stored(
+    labeler: lw.StepLabeler, store: lw.Store, step: int, value: Any, message: str
+) -> None:
+    event_id = send_label(labeler, step, value)
+    assert replies(labeler) == [{"kind": "error", "id": event_id, "message": message}]
+    assert store.events() == []
+    assert labeler.step_labels == [None, None, None]
+
+
+def test_an_event_for_another_item_is_refused(labeler: lw.StepLabeler, store: lw.Store) -> None:
+    event = {"kind": "label", "id": "x", "item": "someone-else", "step": 0, "alt": 0, "value": 1}
+    labeler._handle_msg(browser_message("custom", content=event))
+    assert replies(labeler)[0]["kind"] == "error"
+    assert store.events() == []
+
+
+def test_an_unknown_kind_is_answered_with_an_error(labeler: lw.StepLabeler) -> None:
+    labeler._handle_msg(browser_message("custom", content={"kind": "dance", "id": "x"}))
+    assert replies(labeler) == [
+        {"kind": "error", "id": "x", "message": "unknown message kind 'dance'"}
+    ]
+
+
+def test_a_failed_write_is_reported_not_acked(
+    labeler: lw.StepLabeler, store: lw.Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken_disk(**_: Any) -> bool:
+        raise OSError("disk I/O error")
+
+    monkeypatch.setattr(store, "record_label", broken_disk)
+    event_id = send_label(labeler, 0, 1)
+    assert replies(labeler) == [
+        {"kind": "error", "id": event_id, "message": "not saved: OSError: disk I/O error"}
+    ]
+    assert labeler.step_labels == [None, None, None]
+
+
+def test_an_acked_label_is_readable_from_another_connection(tmp_path: Path) -> None:
+    path = tmp_path / "labels.db"
+    widget = lw.StepLabeler(prompt="p", steps=["a", "b"], store=lw.Store(path))
+    event_id = send_label(widget, 1, 0)
+    assert replies(widget)[-1] == {"kind": "ack", "id": event_id}
+    with sqlite3.connect(path) as con:
+        rows = con.execute("SELECT event_id, step, value FROM label_events").fetchall()
+    assert rows == [(event_id, 1, 0)]
+
+
+def test_rerunning_the_cell_reuses_the_item_and_shows_saved_labels(store: lw.Store) -> None:
+    first = lw.StepLabeler(prompt="p", steps=["a", "b"], store=store)
+    send_label(first, 0, 1)
+    again = lw.StepLabeler(prompt="p", steps=["a", "b"], store=store)
+    assert again.item_id == first.item_id
+    assert again.step_labels == [1, None]
+    assert len(store.items()) == 1
+
+
+def test_the_cursor_comes_from_the_page(labeler: lw.StepLabeler) -> None:
+    labeler._handle_msg(browser_message("update", state={"cursor": 2}))
+    assert labeler.cursor == 2
+
+
+def test_unknown_arguments_are_refused(store: lw.Store) -> None:
+    with pytest.raises(TypeError):
+        lw.StepLabeler(prompt="p", steps=["a"], store=store, colour="red")  # type: ignore[call-arg]
