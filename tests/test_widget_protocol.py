@@ -81,6 +81,7 @@ def test_a_resent_event_is_stored_once_and_acked_again(
     [
         (0, 7, "not saved: a step rating must be -1, 0 or +1, not 7"),
         (0, "1", "not saved: a step rating must be -1, 0 or +1, not '1'"),
+        (0, None, "not saved: a step rating must be -1, 0 or +1, not None"),
         (3, 1, "not saved: there is no step 3"),
         (-1, 1, "not saved: there is no step -1"),
     ],

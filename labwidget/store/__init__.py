@@ -1,17 +1,16 @@
 """The label store: one API over an embedded SQLite file or a shared PostgreSQL database.
 
 Plain dicts go in and come out. Labels are append-only events; the current label of a step is
-the newest event for it, so history is never lost.
+the newest event for it, so history is never lost and undo is just another event.
 """
 
 from __future__ import annotations
 
 import getpass
-import hashlib
-import json
 import os
-from collections.abc import Sequence
-from datetime import datetime, timezone
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -19,7 +18,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from labwidget.store import _migrate
+from labwidget.store import _claims, _migrate
+from labwidget.store._batch import Batch
 from labwidget.store._engine import (
     READ_ONLY,
     check_sqlite_file,
@@ -28,39 +28,55 @@ from labwidget.store._engine import (
     resolve_url,
 )
 from labwidget.store._errors import LabelError, StoreError
-from labwidget.store.schema import items, label_events, steps
+from labwidget.store._events import (
+    StepSpec,
+    content_id,
+    iso,
+)
+from labwidget.store.schema import (
+    comparisons,
+    items,
+    label_events,
+    preference_events,
+    steps,
+)
 
-__all__ = ["LabelError", "Store", "StoreError", "item_id"]
+__all__ = ["Batch", "LabelError", "Store", "StoreError", "content_id"]
 
-RATINGS = (-1, 0, 1)
-
-
-def item_id(prompt: str, step_texts: Sequence[str]) -> str:
-    """The content-hash id of an item: the same prompt and steps always give the same id.
-
-    >>> item_id("1+1?", ["1+1=2"])
-    'eaccd2ece6f563991aeabf14c5006d25'
-    """
-    payload = json.dumps([prompt, list(step_texts)], ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
+# What a "cleared" event holds for each kind that can be cleared (by undo).
+CLEARED: dict[str, dict[str, Any]] = {"rating": {"value": None}, "flag": {"value": 0}}
+PAYLOAD = ("value", "text", "score")
 
 
-def _default_annotator() -> str:
+def _login_name() -> str:
     try:
         return getpass.getuser()
     except (KeyError, OSError):
         return "unknown"
 
 
-def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+def _event_dict(row: Any) -> dict[str, Any]:
+    return {
+        "event_id": row.event_id,
+        "item": row.item_id,
+        "step": row.step,
+        "alt": row.alt,
+        "kind": row.kind,
+        "value": row.value,
+        "text": row.text,
+        "score": row.score,
+        "annotator": row.annotator,
+        "source": row.source,
+        "confidence": row.confidence,
+        "duration_ms": row.duration_ms,
+        "created_at": iso(row.created_at),
+        "meta": row.meta,
+    }
 
 
-def _iso(value: datetime) -> str:
-    # SQLite hands back naive datetimes; everything the store writes is UTC.
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.isoformat()
+def _is_cleared(event: dict[str, Any]) -> bool:
+    cleared = CLEARED.get(event["kind"])
+    return cleared is not None and all(event[k] == v for k, v in cleared.items())
 
 
 class Store:
@@ -68,53 +84,69 @@ class Store:
 
     Args:
         target: a file path such as ``"labels.db"``, or a URL such as
-            ``"postgresql+psycopg://user@host/db"``.
-        annotator: whose labels these are; defaults to the login name.
-
+            ``"postgresql+psycopg://alice@db.lab/labels"``.
+        annotator: whose labels these are. Defaults to the login name on SQLite and to the
+            database role on PostgreSQL, where row-level security holds each role to its own.
     """
 
     def __init__(self, target: str | os.PathLike[str], *, annotator: str | None = None) -> None:
         self.url = resolve_url(target)
-        self.annotator = annotator or _default_annotator()
         if self.url.get_backend_name() == "sqlite":
             assert self.url.database is not None
             check_sqlite_file(Path(self.url.database))
         self._engine = make_engine(self.url)
         try:
             self._open_schema()
+            self.annotator = annotator or self._default_annotator()
         except Exception:
             self._engine.dispose()
             raise
 
+    @property
+    def backend(self) -> str:
+        """``"sqlite"`` or ``"postgresql"``."""
+        return str(self._engine.dialect.name)
+
+    def _where(self) -> str:
+        return self.url.render_as_string(hide_password=True)
+
+    def _default_annotator(self) -> str:
+        if self.backend != "postgresql":
+            return _login_name()
+        with self._read() as connection:
+            return str(connection.exec_driver_sql("SELECT current_user").scalar_one())
+
     def _open_schema(self) -> None:
         head = _migrate.head_revision()
-        with self._engine.connect().execution_options(**READ_ONLY) as connection:
-            current = _migrate.current_revision(connection)
-            tables = set(sa.inspect(connection).get_table_names())
+        try:
+            with self._read() as connection:
+                current = _migrate.current_revision(connection)
+                tables = set(sa.inspect(connection).get_table_names())
+        except sa.exc.DatabaseError as exc:
+            raise StoreError(f"cannot open {self._where()}: {exc.orig}") from exc
         if current == head:
             self._enable_wal()
             return
-        where = self.url.render_as_string(hide_password=True)
         if current is None and tables:
             raise StoreError(
-                f"{where} holds tables but is not a labwidget store; it was left untouched. "
-                "Pass a new file name or an empty database to create a store."
+                f"{self._where()} holds tables but is not a labwidget store; it was left "
+                "untouched. Pass a new file name or an empty database to create a store."
             )
         if current is not None and current not in _migrate.known_revisions():
             raise StoreError(
-                f"{where} was written by a newer labwidget (schema {current}); "
+                f"{self._where()} was written by a newer labwidget (schema {current}); "
                 "upgrade labwidget to open it."
             )
-        if self.url.get_backend_name() != "sqlite":
+        if self.backend != "sqlite":
             raise StoreError(
-                f"the schema of {where} is out of date ({current or 'empty'}, need {head}); "
-                f"run: labwidget db upgrade {where}"
+                f"the schema of {self._where()} is out of date ({current or 'empty'}, need "
+                f"{head}); run: labwidget db upgrade {self._where()}"
             )
         self._enable_wal()
         _migrate.upgrade(self._engine)
 
     def _enable_wal(self) -> None:
-        if self._engine.dialect.name == "sqlite":
+        if self.backend == "sqlite":
             enable_wal(self._engine)
 
     def close(self) -> None:
@@ -133,17 +165,49 @@ class Store:
         self.close()
 
     def __repr__(self) -> str:
-        return f"Store({self.url.render_as_string(hide_password=True)!r})"
+        return f"Store({self._where()!r})"
+
+    def _read(self) -> sa.Connection:
+        return self._engine.connect().execution_options(**READ_ONLY)
 
     def _insert(self, table: sa.Table) -> Any:
         """An INSERT that skips rows whose key is already there (idempotent writes)."""
-        dialect = postgresql if self._engine.dialect.name == "postgresql" else sqlite
+        dialect = postgresql if self.backend == "postgresql" else sqlite
         return dialect.insert(table).on_conflict_do_nothing()
+
+    @contextmanager
+    def batch(self) -> Iterator[Batch]:
+        """Write many items and labels in one transaction: all of them, or none on an error.
+
+        Inside ``with store.batch() as batch:``, ``batch.add_item``, ``batch.record``,
+        ``batch.add_comparison`` and ``batch.record_preference`` take the same arguments as the
+        store's own methods; rows go out in chunks, and the commit comes at the end of the block.
+        """
+        try:
+            with self._engine.begin() as connection:
+                batch = Batch(self, connection)
+                yield batch
+                batch.flush()
+        except sa.exc.IntegrityError as exc:
+            raise LabelError(f"nothing was written: {exc.orig}") from exc
+        except sa.exc.ProgrammingError as exc:
+            raise StoreError(f"nothing was written: {exc.orig}") from exc
+
+    def _write_one(self, write: str, *args: Any, **kwargs: Any) -> Any:
+        """Run one Batch method in its own transaction; True-ish results say it was new."""
+        with self.batch() as batch:
+            result = getattr(batch, write)(*args, **kwargs)
+            before = batch.written
+            batch.flush()
+            new_rows = batch.written - before
+        return result, new_rows
+
+    # Items and comparisons ----------------------------------------------------------------
 
     def add_item(
         self,
         prompt: str,
-        step_texts: Sequence[str],
+        steps: Sequence[StepSpec],
         *,
         dataset: str = "default",
         meta: dict[str, Any] | None = None,
@@ -151,179 +215,398 @@ class Store:
     ) -> str:
         """Store an item (a prompt and its steps) and return its content-hash id.
 
-        Adding the same prompt and steps again is a no-op that returns the same id.
+        A step is a string, or a list of alternative completions at that position (PRM800K);
+        alternative 0 is the one on the item's own path. Adding the same item again is a no-op.
         """
-        if not isinstance(prompt, str) or any(not isinstance(s, str) for s in step_texts):
-            raise TypeError("prompt and steps must be strings")
-        new_id = item_id(prompt, step_texts)
-        with self._engine.begin() as connection:
-            connection.execute(
-                self._insert(items),
-                {
-                    "id": new_id,
-                    "dataset": dataset,
-                    "prompt": prompt,
-                    "meta": meta or {},
-                    "source": source,
-                    "created_at": _utcnow(),
-                },
-            )
-            if step_texts:
-                connection.execute(
-                    self._insert(steps),
-                    [
-                        {"item_id": new_id, "position": i, "alt": 0, "text": t, "chosen": True}
-                        for i, t in enumerate(step_texts)
-                    ],
-                )
-        return new_id
+        item_id: str = self._write_one(
+            "add_item", prompt, steps, dataset=dataset, meta=meta, source=source
+        )[0]
+        return item_id
+
+    def add_comparison(
+        self,
+        prompt: str,
+        answer_a: str,
+        answer_b: str,
+        *,
+        dataset: str = "default",
+        meta: dict[str, Any] | None = None,
+        source: str | None = None,
+    ) -> str:
+        """Store two answers to one prompt for a pairwise preference; returns its content id."""
+        comparison_id: str = self._write_one(
+            "add_comparison", prompt, answer_a, answer_b, dataset=dataset, meta=meta, source=source
+        )[0]
+        return comparison_id
+
+    def _item_shape(self, connection: sa.Connection, item: str) -> list[int]:
+        """The number of alternatives at each step of ``item``."""
+        rows = connection.execute(
+            sa.select(steps.c.position, sa.func.count())
+            .where(steps.c.item_id == item)
+            .group_by(steps.c.position)
+            .order_by(steps.c.position)
+        ).all()
+        return [count for _, count in rows]
+
+    def _comparison_exists(self, connection: sa.Connection, comparison: str) -> bool:
+        found = connection.execute(
+            sa.select(comparisons.c.id).where(comparisons.c.id == comparison)
+        ).first()
+        return found is not None
 
     def items(self, *, dataset: str | None = None) -> list[dict[str, Any]]:
-        """Every item as a dict (id, dataset, prompt, steps, meta, source, created_at)."""
+        """Every item as a dict (id, dataset, prompt, steps, alternatives, meta, source, …).
+
+        ``steps`` is the item's own path (alternative 0 at each position); ``alternatives``
+        lists every candidate at each position.
+        """
         query = sa.select(items).order_by(items.c.created_at, items.c.id)
+        step_query = sa.select(steps.c.item_id, steps.c.position, steps.c.text).order_by(
+            steps.c.item_id, steps.c.position, steps.c.alt
+        )
         if dataset is not None:
             query = query.where(items.c.dataset == dataset)
-        step_query = (
-            sa.select(steps.c.item_id, steps.c.text)
-            .where(steps.c.chosen)
-            .order_by(steps.c.item_id, steps.c.position)
-        )
+            step_query = step_query.join(items, items.c.id == steps.c.item_id).where(
+                items.c.dataset == dataset
+            )
         with self._read() as connection:
-            rows = connection.execute(query).mappings().all()
-            texts: dict[str, list[str]] = {}
+            rows = connection.execute(query).all()
+            positions: dict[str, list[list[str]]] = {}
             for row in connection.execute(step_query):
-                texts.setdefault(row.item_id, []).append(row.text)
+                texts = positions.setdefault(row.item_id, [])
+                if len(texts) <= row.position:
+                    texts.append([])
+                texts[row.position].append(row.text)
         return [
             {
-                "id": row["id"],
-                "dataset": row["dataset"],
-                "prompt": row["prompt"],
-                "steps": texts.get(row["id"], []),
-                "meta": row["meta"],
-                "source": row["source"],
-                "created_at": _iso(row["created_at"]),
+                "id": row.id,
+                "dataset": row.dataset,
+                "prompt": row.prompt,
+                "steps": [texts[0] for texts in positions.get(row.id, [])],
+                "alternatives": positions.get(row.id, []),
+                "meta": row.meta,
+                "source": row.source,
+                "created_at": iso(row.created_at),
             }
             for row in rows
         ]
 
-    def record_label(
+    def item(self, item_id: str) -> dict[str, Any]:
+        """One item as ``items()`` gives it; KeyError when there is none."""
+        for found in self.items():
+            if found["id"] == item_id:
+                return found
+        raise KeyError(item_id)
+
+    def comparisons(self, *, dataset: str | None = None) -> list[dict[str, Any]]:
+        """Every comparison as a dict (id, dataset, prompt, answer_a, answer_b, meta, …)."""
+        query = sa.select(comparisons).order_by(comparisons.c.created_at, comparisons.c.id)
+        if dataset is not None:
+            query = query.where(comparisons.c.dataset == dataset)
+        with self._read() as connection:
+            rows = connection.execute(query).mappings().all()
+        return [{**row, "created_at": iso(row["created_at"])} for row in rows]
+
+    # Labels ----------------------------------------------------------------------------------
+
+    def record(
         self,
+        kind: str,
         *,
-        event_id: str,
         item: str,
-        step: int,
-        value: int,
+        step: int | None = None,
         alt: int = 0,
+        value: int | None = None,
+        text: str | None = None,
+        score: float | None = None,
+        event_id: str | None = None,
         annotator: str | None = None,
         source: str = "human",
         confidence: float | None = None,
         duration_ms: int | None = None,
         client_time: float | None = None,
+        created_at: datetime | None = None,
+        meta: dict[str, Any] | None = None,
     ) -> bool:
-        """Commit one step rating (-1, 0 or +1) as a new event; True if it was new.
+        """Commit one label event of any kind; True if it was new, False for a repeated id.
 
-        An event id seen before is a retry: nothing is written and False comes back.
+        Kinds: ``rating`` (value -1/0/+1), ``flag`` (value 1/0), ``choice`` (value = the chosen
+        alternative), ``replacement`` and ``note`` (text), ``finish`` (text = the reason,
+        duration_ms = the time spent), ``score`` (a number for the whole item).
+        ``source`` is ``human``, ``model:<name>`` or ``auto:<method>``.
 
         Raises:
-            LabelError: the value is not a rating, or the item or step does not exist.
-
+            LabelError: the event does not fit its kind, or the item or step does not exist.
         """
-        if not isinstance(value, int) or isinstance(value, bool) or value not in RATINGS:
-            raise LabelError(f"a step rating must be -1, 0 or +1, not {value!r}")
-        if not event_id or len(event_id) > 64:
-            raise LabelError("an event id must be 1 to 64 characters")
-        row = {
-            "event_id": event_id,
-            "item_id": item,
-            "step": step,
-            "alt": alt,
-            "kind": "rating",
-            "value": value,
-            "annotator": annotator or self.annotator,
-            "source": source,
-            "confidence": confidence,
-            "duration_ms": duration_ms,
-            "client_time": client_time,
-            "created_at": _utcnow(),
-        }
-        with self._engine.begin() as connection:
-            known = connection.execute(
-                sa.select(sa.func.count())
-                .select_from(steps)
-                .where(steps.c.item_id == item, steps.c.position == step, steps.c.alt == alt)
-            ).scalar_one()
-            if not known:
-                raise LabelError(f"item {item!r} has no step {step} (alternative {alt})")
-            inserted = connection.execute(
-                self._insert(label_events).returning(label_events.c.seq), row
-            ).first()
-        return inserted is not None
-
-    def _read(self) -> sa.Connection:
-        return self._engine.connect().execution_options(**READ_ONLY)
-
-    def labels(
-        self, *, item: str | None = None, annotator: str | None = None
-    ) -> list[dict[str, Any]]:
-        """The current label of every rated step, one dict per (item, step, alt, annotator).
-
-        The newest event wins; older events stay in the store as history (see ``events``).
-        """
-        newer = label_events.alias("newer")
-        superseded = sa.exists().where(
-            newer.c.item_id == label_events.c.item_id,
-            newer.c.step == label_events.c.step,
-            newer.c.alt == label_events.c.alt,
-            newer.c.annotator == label_events.c.annotator,
-            newer.c.kind == label_events.c.kind,
-            newer.c.seq > label_events.c.seq,
+        return bool(
+            self._write_one(
+                "record",
+                kind,
+                item=item,
+                step=step,
+                alt=alt,
+                value=value,
+                text=text,
+                score=score,
+                event_id=event_id,
+                annotator=annotator,
+                source=source,
+                confidence=confidence,
+                duration_ms=duration_ms,
+                client_time=client_time,
+                created_at=created_at,
+                meta=meta,
+            )[1]
         )
-        query = self._events_query(item, annotator).where(~superseded)
-        return [row for row in self._event_dicts(query) if row["value"] is not None]
 
-    def events(
-        self, *, item: str | None = None, annotator: str | None = None
-    ) -> list[dict[str, Any]]:
-        """Every label event ever committed, oldest first: the full history."""
-        return self._event_dicts(self._events_query(item, annotator))
+    def record_label(self, *, item: str, step: int, value: int | None, **event: Any) -> bool:
+        """Commit a step rating (-1, 0 or +1) at ``alt`` (default 0); see ``record``."""
+        return self.record("rating", item=item, step=step, value=value, **event)
 
-    def _events_query(self, item: str | None, annotator: str | None) -> sa.Select[Any]:
-        query = sa.select(label_events).where(label_events.c.kind == "rating")
+    def flag_step(self, *, item: str, step: int, flagged: bool = True, **event: Any) -> bool:
+        """Flag a step as "can't tell" (or clear the flag); see ``record``."""
+        return self.record("flag", item=item, step=step, value=int(flagged), **event)
+
+    def choose(self, *, item: str, step: int, alt: int, **event: Any) -> bool:
+        """Record which alternative at ``step`` continues the solution; see ``record``."""
+        return self.record("choice", item=item, step=step, value=alt, **event)
+
+    def replace_step(self, *, item: str, step: int, text: str, **event: Any) -> bool:
+        """Record a step written by the annotator in place of the model's; see ``record``."""
+        return self.record("replacement", item=item, step=step, text=text, **event)
+
+    def finish(self, *, item: str, reason: str, **event: Any) -> bool:
+        """Record why labeling of an item ended and (``duration_ms``) how long it took."""
+        return self.record("finish", item=item, text=reason, **event)
+
+    def rate_item(self, *, item: str, score: float, **event: Any) -> bool:
+        """Record a scalar rating of a whole item; see ``record``."""
+        return self.record("score", item=item, score=score, **event)
+
+    def record_preference(
+        self,
+        comparison: str,
+        preference: str | None,
+        *,
+        strength: float | None = None,
+        **event: Any,
+    ) -> bool:
+        """Commit a preference ("a", "b" or "tie", None to clear) between a comparison's answers."""
+        return bool(
+            self._write_one(
+                "record_preference", comparison, preference, strength=strength, **event
+            )[1]
+        )
+
+    def undo(
+        self,
+        *,
+        item: str,
+        step: int,
+        alt: int = 0,
+        kind: str = "rating",
+        annotator: str | None = None,
+        event_id: str | None = None,
+    ) -> dict[str, Any] | None:
+        """Undo the newest rating (or flag) of a step, as a new event restoring the one before.
+
+        Returns the label now current, or None when none is left. Repeated undos walk back
+        through the history; the undone events stay in the store.
+        """
+        if kind not in CLEARED:
+            raise LabelError(f"only {' and '.join(CLEARED)} labels can be undone")
+        who = annotator or self.annotator
+        history = [
+            e
+            for e in self.events(item=item, annotator=who, kind=kind)
+            if e["step"] == step and e["alt"] == alt
+        ]
+        stack: list[dict[str, Any]] = []
+        for event in history:
+            undone = (event["meta"] or {}).get("undoes")
+            if undone is not None and stack and stack[-1]["event_id"] == undone:
+                stack.pop()
+            else:
+                stack.append(event)
+        if not stack:
+            raise LabelError(f"nothing to undo at step {step} of item {item!r}")
+        restored = stack[-2] if len(stack) > 1 else None
+        payload = {k: restored[k] for k in PAYLOAD} if restored else CLEARED[kind]
+        self.record(
+            kind,
+            item=item,
+            step=step,
+            alt=alt,
+            annotator=who,
+            event_id=event_id,
+            meta={"undoes": stack[-1]["event_id"]},
+            **payload,
+        )
+        return restored
+
+    def _events_query(
+        self, item: str | None, annotator: str | None, kind: str | None
+    ) -> sa.Select[Any]:
+        query = sa.select(label_events)
+        if kind is not None:
+            query = query.where(label_events.c.kind == kind)
         if item is not None:
             query = query.where(label_events.c.item_id == item)
         if annotator is not None:
             query = query.where(label_events.c.annotator == annotator)
         return query.order_by(label_events.c.seq)
 
-    def _event_dicts(self, query: sa.Select[Any]) -> list[dict[str, Any]]:
+    def labels(
+        self,
+        *,
+        item: str | None = None,
+        annotator: str | None = None,
+        kind: str | None = "rating",
+    ) -> list[dict[str, Any]]:
+        """The current labels, one dict per (item, step, alternative, annotator, kind).
+
+        The newest event wins; cleared ratings and flags are left out. Older events stay in
+        the store as history (see ``events``).
+        """
+        newer = label_events.alias("newer")
+        superseded = sa.exists().where(
+            newer.c.item_id == label_events.c.item_id,
+            newer.c.kind == label_events.c.kind,
+            newer.c.step.is_not_distinct_from(label_events.c.step),
+            newer.c.alt == label_events.c.alt,
+            newer.c.annotator == label_events.c.annotator,
+            newer.c.seq > label_events.c.seq,
+        )
+        query = self._events_query(item, annotator, kind).where(~superseded)
         with self._read() as connection:
-            rows = connection.execute(query).mappings().all()
-        return [
-            {
-                "event_id": row["event_id"],
-                "item": row["item_id"],
-                "step": row["step"],
-                "alt": row["alt"],
-                "value": row["value"],
-                "annotator": row["annotator"],
-                "source": row["source"],
-                "confidence": row["confidence"],
-                "duration_ms": row["duration_ms"],
-                "created_at": _iso(row["created_at"]),
-            }
-            for row in rows
-        ]
+            rows = connection.execute(query).all()
+        return [e for e in map(_event_dict, rows) if not _is_cleared(e)]
+
+    def events(
+        self,
+        *,
+        item: str | None = None,
+        annotator: str | None = None,
+        kind: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Every label event ever committed, oldest first: the full history."""
+        with self._read() as connection:
+            rows = connection.execute(self._events_query(item, annotator, kind)).all()
+        return [_event_dict(row) for row in rows]
+
+    def iter_events(
+        self, *, kind: str | None = None, chunk: int = 5_000
+    ) -> Iterator[dict[str, Any]]:
+        """Stream every label event, oldest first, holding ``chunk`` rows in memory at a time."""
+        last = 0
+        while True:
+            query = self._events_query(None, None, kind).where(label_events.c.seq > last)
+            with self._read() as connection:
+                rows = connection.execute(query.limit(chunk)).all()
+            if not rows:
+                return
+            last = rows[-1].seq
+            yield from map(_event_dict, rows)
 
     def step_ratings(self, item: str, *, annotator: str | None = None) -> list[int | None]:
-        """The current rating of each step of ``item`` by one annotator (None where unrated)."""
+        """The current rating of each step of ``item`` (alternative 0) by one annotator."""
         with self._read() as connection:
-            count = connection.execute(
-                sa.select(sa.func.count())
-                .select_from(steps)
-                .where(steps.c.item_id == item, steps.c.alt == 0)
-            ).scalar_one()
+            count = len(self._item_shape(connection, item))
         ratings: list[int | None] = [None] * count
         for row in self.labels(item=item, annotator=annotator or self.annotator):
             if row["alt"] == 0 and row["step"] < count:
                 ratings[row["step"]] = row["value"]
         return ratings
+
+    def preferences(
+        self, *, annotator: str | None = None, dataset: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The current preference per (comparison, annotator), with the prompt and answers."""
+        newer = preference_events.alias("newer")
+        superseded = sa.exists().where(
+            newer.c.comparison_id == preference_events.c.comparison_id,
+            newer.c.annotator == preference_events.c.annotator,
+            newer.c.seq > preference_events.c.seq,
+        )
+        query = (
+            sa.select(preference_events, comparisons)
+            .join(comparisons, comparisons.c.id == preference_events.c.comparison_id)
+            .where(~superseded, preference_events.c.preference.is_not(None))
+            .order_by(preference_events.c.seq)
+        )
+        if annotator is not None:
+            query = query.where(preference_events.c.annotator == annotator)
+        if dataset is not None:
+            query = query.where(comparisons.c.dataset == dataset)
+        with self._read() as connection:
+            rows = connection.execute(query).mappings().all()
+        return [
+            {
+                "event_id": row["event_id"],
+                "comparison": row["comparison_id"],
+                "prompt": row["prompt"],
+                "answer_a": row["answer_a"],
+                "answer_b": row["answer_b"],
+                "preference": row["preference"],
+                "strength": row["strength"],
+                "annotator": row["annotator"],
+                "source": row["source"],
+                "confidence": row["confidence"],
+                "duration_ms": row["duration_ms"],
+                "created_at": iso(row["created_at"]),
+            }
+            for row in rows
+        ]
+
+    def stats(self) -> dict[str, int]:
+        """Counts of what the store holds."""
+        with self._read() as connection:
+
+            def count(query: Any) -> int:
+                return int(connection.execute(query).scalar_one())
+
+            return {
+                "items": count(sa.select(sa.func.count()).select_from(items)),
+                "steps": count(sa.select(sa.func.count()).select_from(steps)),
+                "label_events": count(sa.select(sa.func.count()).select_from(label_events)),
+                "comparisons": count(sa.select(sa.func.count()).select_from(comparisons)),
+                "preference_events": count(
+                    sa.select(sa.func.count()).select_from(preference_events)
+                ),
+                "annotators": count(
+                    sa.select(sa.func.count(sa.distinct(label_events.c.annotator)))
+                ),
+            }
+
+    # Work assignment -------------------------------------------------------------------------
+
+    def claim(
+        self,
+        n: int,
+        *,
+        annotator: str | None = None,
+        overlap: int = 1,
+        ttl_s: float = 3600.0,
+        dataset: str | None = None,
+    ) -> list[str]:
+        """Hand out up to ``n`` items to label, oldest first, and return their ids.
+
+        Each item goes to at most ``overlap`` distinct annotators (counting unexpired claims and
+        anyone who labeled it) and never twice to the same annotator. A claim lapses after
+        ``ttl_s`` seconds, so a closed laptop does not hold work forever. Concurrent claimers
+        never over-assign: PostgreSQL locks candidates with FOR UPDATE SKIP LOCKED, SQLite
+        serializes claimers with an immediate write transaction.
+        """
+        if n < 0 or overlap < 1 or ttl_s <= 0:
+            raise ValueError("claim needs n >= 0, overlap >= 1 and ttl_s > 0")
+        who = annotator or self.annotator
+        with self._engine.begin() as connection:
+            return _claims.claim(
+                connection, n, annotator=who, overlap=overlap, ttl_s=ttl_s, dataset=dataset
+            )
+
+    def release(self, item: str, *, annotator: str | None = None) -> None:
+        """Give a claimed item back before its claim lapses."""
+        with self._engine.begin() as connection:
+            _claims.release(connection, item, annotator or self.annotator)

@@ -30,6 +30,7 @@ items = sa.Table(
     sa.Column("meta", sa.JSON(), nullable=False),
     sa.Column("source", sa.String(200), nullable=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index(None, "dataset"),
 )
 
 steps = sa.Table(
@@ -44,13 +45,25 @@ steps = sa.Table(
     sa.Column("chosen", sa.Boolean(), nullable=False),
 )
 
+# Every label is an event; the kinds and what each carries:
+#   rating       step, alt, value -1 / 0 / +1 (NULL: cleared)
+#   flag         step, alt, value 1 / 0 ("can't tell", PRM800K's flagged)
+#   choice       step, value = the alternative that continues the solution
+#   replacement  step, text = a step written by the annotator
+#   note         text (step optional)
+#   finish       text = solution | found_error | bad_problem | give_up; duration_ms = time spent
+#   score        score = a scalar rating of the whole item
+KINDS = ("rating", "flag", "choice", "replacement", "note", "finish", "score")
+FINISH_REASONS = ("solution", "found_error", "bad_problem", "give_up")
+PREFERENCES = ("a", "b", "tie")
+
 label_events = sa.Table(
     "label_events",
     metadata,
     sa.Column("seq", BigIntId, primary_key=True, autoincrement=True),
     sa.Column("event_id", sa.String(64), nullable=False, unique=True),
     sa.Column("item_id", sa.String(64), sa.ForeignKey("items.id"), nullable=False),
-    sa.Column("step", sa.Integer(), nullable=False),
+    sa.Column("step", sa.Integer(), nullable=True),
     sa.Column("alt", sa.Integer(), nullable=False),
     sa.Column("kind", sa.String(16), nullable=False),
     sa.Column("value", sa.Integer(), nullable=True),
@@ -60,6 +73,51 @@ label_events = sa.Table(
     sa.Column("duration_ms", sa.Integer(), nullable=True),
     sa.Column("client_time", sa.Float(), nullable=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.CheckConstraint("kind <> 'rating' OR value IN (-1, 0, 1)", name="rating_value"),
+    sa.Column("text", sa.Text(), nullable=True),
+    sa.Column("score", sa.Float(), nullable=True),
+    sa.Column("meta", sa.JSON(), nullable=True),
     sa.Index(None, "item_id", "step", "alt", "annotator", "seq"),
+    sa.Index(None, "annotator", "created_at"),
+)
+
+comparisons = sa.Table(
+    "comparisons",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("dataset", sa.String(200), nullable=False),
+    sa.Column("prompt", sa.Text(), nullable=False),
+    sa.Column("answer_a", sa.Text(), nullable=False),
+    sa.Column("answer_b", sa.Text(), nullable=False),
+    sa.Column("meta", sa.JSON(), nullable=False),
+    sa.Column("source", sa.String(200), nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+preference_events = sa.Table(
+    "preference_events",
+    metadata,
+    sa.Column("seq", BigIntId, primary_key=True, autoincrement=True),
+    sa.Column("event_id", sa.String(64), nullable=False, unique=True),
+    sa.Column("comparison_id", sa.String(64), sa.ForeignKey("comparisons.id"), nullable=False),
+    sa.Column("preference", sa.String(4), nullable=True),
+    sa.Column("strength", sa.Float(), nullable=True),
+    sa.Column("annotator", sa.String(200), nullable=False),
+    sa.Column("source", sa.String(200), nullable=False),
+    sa.Column("confidence", sa.Float(), nullable=True),
+    sa.Column("duration_ms", sa.Integer(), nullable=True),
+    sa.Column("client_time", sa.Float(), nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index(None, "comparison_id", "annotator", "seq"),
+)
+
+claims = sa.Table(
+    "claims",
+    metadata,
+    sa.Column(
+        "item_id", sa.String(64), sa.ForeignKey("items.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("annotator", sa.String(200), primary_key=True),
+    sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index(None, "annotator"),
 )

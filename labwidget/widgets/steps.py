@@ -69,6 +69,8 @@ class StepLabeler(LabWidget):
         step = event["step"]
         if isinstance(step, bool) or not isinstance(step, int) or not 0 <= step < len(self.steps):
             raise ValueError(f"there is no step {step!r}")
+        if event["value"] is None:
+            raise ValueError("a step rating must be -1, 0 or +1, not None")
         client_time = event.get("t_client")
         self.store.record_label(
             event_id=str(event["id"]),

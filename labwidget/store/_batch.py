@@ -1,0 +1,253 @@
+"""Batch: many items and labels written in one transaction, in chunks, all or nothing."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from labwidget.store import _postgres
+from labwidget.store._errors import LabelError
+from labwidget.store._events import (
+    StepSpec,
+    alternatives_of,
+    check_event,
+    check_preference,
+    check_source,
+    content_id,
+    item_content_id,
+    new_event_id,
+    utcnow,
+)
+from labwidget.store.schema import comparisons, items, label_events, preference_events, steps
+
+if TYPE_CHECKING:
+    from labwidget.store import Store
+
+FLUSH_ROWS = 20_000
+# Below this many rows, COPY's staging table costs more than it saves.
+COPY_FROM_ROWS = 1_000
+EVENT_COLUMNS = (
+    "event_id", "item_id", "step", "alt", "kind", "value", "annotator", "source", "confidence",
+    "duration_ms", "client_time", "created_at", "text", "score", "meta",
+)  # fmt: skip
+PREFERENCE_COLUMNS = (
+    "event_id", "comparison_id", "preference", "strength", "annotator", "source", "confidence",
+    "duration_ms", "client_time", "created_at",
+)  # fmt: skip
+
+
+class Batch:
+    """Buffers writes and sends them in chunks inside one open transaction.
+
+    Leaving the ``with`` block commits everything; an exception inside it rolls everything
+    back, so an import that fails half-way leaves the store as it was.
+    """
+
+    def __init__(self, store: Store, connection: sa.Connection) -> None:
+        self._store = store
+        self._connection = connection
+        self._items: list[dict[str, Any]] = []
+        self._steps: list[dict[str, Any]] = []
+        self._comparisons: list[dict[str, Any]] = []
+        self._events: list[tuple[Any, ...]] = []
+        self._preferences: list[tuple[Any, ...]] = []
+        # item id -> number of alternatives at each step position, for checking labels cheaply
+        self._shapes: dict[str, list[int]] = {}
+        self._known_comparisons: set[str] = set()
+        self.written = 0
+
+    def add_item(
+        self,
+        prompt: str,
+        step_specs: Sequence[StepSpec],
+        *,
+        dataset: str = "default",
+        meta: dict[str, Any] | None = None,
+        source: str | None = None,
+        created_at: datetime | None = None,
+    ) -> str:
+        """Add an item (see ``Store.add_item``); returns its content-hash id."""
+        if not isinstance(prompt, str):
+            raise TypeError("the prompt must be a string")
+        positions = alternatives_of(step_specs)
+        new_id = item_content_id(prompt, positions)
+        if new_id in self._shapes:
+            return new_id
+        self._shapes[new_id] = [len(texts) for texts in positions]
+        self._items.append(
+            {
+                "id": new_id,
+                "dataset": dataset,
+                "prompt": prompt,
+                "meta": meta or {},
+                "source": source,
+                "created_at": created_at or utcnow(),
+            }
+        )
+        self._steps.extend(
+            {"item_id": new_id, "position": p, "alt": a, "text": text, "chosen": a == 0}
+            for p, texts in enumerate(positions)
+            for a, text in enumerate(texts)
+        )
+        self._maybe_flush()
+        return new_id
+
+    def _shape(self, item: str) -> list[int]:
+        shape = self._shapes.get(item)
+        if shape is None:
+            shape = self._store._item_shape(self._connection, item)
+            self._shapes[item] = shape
+        return shape
+
+    def record(
+        self,
+        kind: str,
+        *,
+        item: str,
+        step: int | None = None,
+        alt: int = 0,
+        value: int | None = None,
+        text: str | None = None,
+        score: float | None = None,
+        event_id: str | None = None,
+        annotator: str | None = None,
+        source: str = "human",
+        confidence: float | None = None,
+        duration_ms: int | None = None,
+        client_time: float | None = None,
+        created_at: datetime | None = None,
+        meta: dict[str, Any] | None = None,
+    ) -> str:
+        """Add one label event (see ``Store.record``); returns its event id."""
+        check_event(kind, step, value, text, score)
+        check_source(source)
+        shape = self._shape(item)
+        if step is not None and not (0 <= step < len(shape) and 0 <= alt < shape[step]):
+            raise LabelError(f"item {item!r} has no step {step} (alternative {alt})")
+        if kind == "choice" and step is not None and value is not None and value >= shape[step]:
+            raise LabelError(f"step {step} of item {item!r} has no alternative {value}")
+        event_id = event_id or new_event_id()
+        if not 0 < len(event_id) <= 64:
+            raise LabelError("an event id must be 1 to 64 characters")
+        self._events.append(
+            (
+                event_id, item, step, alt, kind, value,
+                annotator or self._store.annotator, source, confidence, duration_ms,
+                client_time, created_at or utcnow(), text,
+                None if score is None else float(score), meta,
+            )
+        )  # fmt: skip
+        self._maybe_flush()
+        return event_id
+
+    def add_comparison(
+        self,
+        prompt: str,
+        answer_a: str,
+        answer_b: str,
+        *,
+        dataset: str = "default",
+        meta: dict[str, Any] | None = None,
+        source: str | None = None,
+        created_at: datetime | None = None,
+    ) -> str:
+        """Add a pair of answers to compare (see ``Store.add_comparison``); returns its id."""
+        if not all(isinstance(t, str) for t in (prompt, answer_a, answer_b)):
+            raise TypeError("the prompt and both answers must be strings")
+        new_id = content_id("comparison", prompt, answer_a, answer_b)
+        if new_id not in self._known_comparisons:
+            self._known_comparisons.add(new_id)
+            self._comparisons.append(
+                {
+                    "id": new_id,
+                    "dataset": dataset,
+                    "prompt": prompt,
+                    "answer_a": answer_a,
+                    "answer_b": answer_b,
+                    "meta": meta or {},
+                    "source": source,
+                    "created_at": created_at or utcnow(),
+                }
+            )
+            self._maybe_flush()
+        return new_id
+
+    def record_preference(
+        self,
+        comparison: str,
+        preference: str | None,
+        *,
+        strength: float | None = None,
+        event_id: str | None = None,
+        annotator: str | None = None,
+        source: str = "human",
+        confidence: float | None = None,
+        duration_ms: int | None = None,
+        client_time: float | None = None,
+        created_at: datetime | None = None,
+    ) -> str:
+        """Add one preference event (see ``Store.record_preference``); returns its event id."""
+        check_preference(preference, strength)
+        check_source(source)
+        if comparison not in self._known_comparisons:
+            if not self._store._comparison_exists(self._connection, comparison):
+                raise LabelError(f"there is no comparison {comparison!r}")
+            self._known_comparisons.add(comparison)
+        event_id = event_id or new_event_id()
+        self._preferences.append(
+            (
+                event_id, comparison, preference, strength, annotator or self._store.annotator,
+                source, confidence, duration_ms, client_time, created_at or utcnow(),
+            )
+        )  # fmt: skip
+        self._maybe_flush()
+        return event_id
+
+    def _maybe_flush(self) -> None:
+        pending = len(self._items) + len(self._steps) + len(self._events) + len(self._preferences)
+        if pending >= FLUSH_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        """Send what is buffered (still inside the transaction; nothing is committed yet)."""
+        insert = self._store._insert
+        connection = self._connection
+        for table, rows in ((items, self._items), (steps, self._steps)):
+            if rows:
+                connection.execute(insert(table), rows)
+        if self._comparisons:
+            connection.execute(insert(comparisons), self._comparisons)
+        self.written += self._write_events(label_events, EVENT_COLUMNS, self._events)
+        self.written += self._write_events(preference_events, PREFERENCE_COLUMNS, self._preferences)
+        for buffer in (
+            self._items,
+            self._steps,
+            self._comparisons,
+            self._events,
+            self._preferences,
+        ):
+            buffer.clear()
+
+    def _write_events(
+        self, table: sa.Table, columns: Sequence[str], rows: list[tuple[Any, ...]]
+    ) -> int:
+        """Insert event rows, skipping event ids already stored; returns how many were new."""
+        if not rows:
+            return 0
+        if self._connection.dialect.name == "postgresql" and len(rows) >= COPY_FROM_ROWS:
+            meta_at = columns.index("meta") if "meta" in columns else None
+            if meta_at is not None:
+                rows = [
+                    (*r[:meta_at], None if r[meta_at] is None else json.dumps(r[meta_at]))
+                    for r in rows
+                ]
+            return _postgres.copy_insert(self._connection, table, columns, rows)
+        inserted = self._connection.execute(
+            self._store._insert(table).returning(table.c.seq),
+            [dict(zip(columns, row, strict=True)) for row in rows],
+        )
+        return len(inserted.all())

@@ -1,0 +1,103 @@
+"""Building and checking event rows: one place that knows what each label kind must carry."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+from labwidget.store._errors import LabelError
+from labwidget.store.schema import FINISH_REASONS, KINDS, PREFERENCES
+
+RATINGS = (-1, 0, 1)
+StepSpec = str | Sequence[str]
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def iso(value: datetime) -> str:
+    """ISO 8601 in UTC; SQLite hands back naive datetimes and everything stored is UTC."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.isoformat()
+
+
+def content_id(*parts: Any) -> str:
+    """A 32-hex-digit hash of JSON-able parts: the same content always gives the same id.
+
+    >>> content_id("1+1?", ["1+1=2"])
+    'eaccd2ece6f563991aeabf14c5006d25'
+    """
+    payload = json.dumps(list(parts), ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
+
+
+def alternatives_of(step_specs: Sequence[StepSpec]) -> list[list[str]]:
+    """Each step position as its list of alternative texts (alternative 0 first)."""
+    positions: list[list[str]] = []
+    for position, spec in enumerate(step_specs):
+        texts = [spec] if isinstance(spec, str) else list(spec)
+        if not texts or any(not isinstance(t, str) for t in texts):
+            raise TypeError(f"step {position} must be a string or a non-empty list of strings")
+        positions.append(texts)
+    return positions
+
+
+def item_content_id(prompt: str, positions: list[list[str]]) -> str:
+    """An item's id: a hash of its prompt and steps (a step with alternatives hashes as a list)."""
+    return content_id(prompt, [texts[0] if len(texts) == 1 else texts for texts in positions])
+
+
+def check_source(source: str) -> str:
+    if source == "human" or (source.startswith(("model:", "auto:")) and len(source) > 6):
+        return source
+    raise LabelError(
+        f"a label source is 'human', 'model:<name>' or 'auto:<method>', not {source!r}"
+    )
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_event(kind: str, step: Any, value: Any, text: Any, score: Any) -> None:
+    """Refuse an event whose fields do not fit its kind, with a message that says why."""
+    if kind not in KINDS:
+        raise LabelError(f"unknown label kind {kind!r}; one of {', '.join(KINDS)}")
+    item_level = kind in ("finish", "score")
+    if item_level and step is not None:
+        raise LabelError(f"a {kind} label is for the whole item, not a step")
+    if not item_level and kind != "note" and not _is_int(step):
+        raise LabelError(f"a {kind} label needs a step number, not {step!r}")
+    if kind == "rating" and value is not None and (not _is_int(value) or value not in RATINGS):
+        raise LabelError(f"a step rating must be -1, 0 or +1, not {value!r}")
+    if kind == "flag" and value not in (0, 1):
+        raise LabelError(f"a flag is 1 (flagged) or 0 (cleared), not {value!r}")
+    if kind == "choice" and (not _is_int(value) or value < 0):
+        raise LabelError(f"a choice names an alternative index >= 0, not {value!r}")
+    if kind in ("replacement", "note") and (not isinstance(text, str) or not text.strip()):
+        raise LabelError(f"a {kind} needs non-empty text")
+    if kind == "finish" and text not in FINISH_REASONS:
+        raise LabelError(f"a finish reason is one of {', '.join(FINISH_REASONS)}, not {text!r}")
+    if kind == "score" and (
+        isinstance(score, bool) or not isinstance(score, (int, float)) or score != score
+    ):
+        raise LabelError(f"a score is a finite number, not {score!r}")
+
+
+def check_preference(preference: Any, strength: Any) -> None:
+    if preference is not None and preference not in PREFERENCES:
+        raise LabelError(f"a preference is 'a', 'b' or 'tie', not {preference!r}")
+    if strength is not None and (
+        isinstance(strength, bool) or not isinstance(strength, (int, float)) or strength != strength
+    ):
+        raise LabelError(f"a preference strength is a number, not {strength!r}")
+
+
+def new_event_id() -> str:
+    return uuid.uuid4().hex
