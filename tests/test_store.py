@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 import labwidget as lw
-from labwidget.store import content_id
+from labwidget.store import _migrate, content_id
+from labwidget.store._engine import make_engine, resolve_url
 
 
 def test_same_prompt_and_steps_make_one_item(store: lw.Store) -> None:
@@ -117,3 +118,55 @@ def test_threads_writing_at_once_lose_nothing(store: lw.Store) -> None:
         t.join()
     assert errors == []
     assert len(store.events()) == 100
+
+
+def test_a_damaged_store_is_refused_and_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "labels.db"
+    with lw.Store(path) as store, store.batch() as batch:
+        item = batch.add_item("q", [f"step {n}" for n in range(50)])
+        for n in range(3_000):
+            batch.record("rating", item=item, step=n % 50, value=1, event_id=f"e{n}")
+    data = bytearray(path.read_bytes())
+    page = 4096
+    data[5 * page : 7 * page] = b"\xff" * (2 * page)  # smash two pages in the middle
+    path.write_bytes(bytes(data))
+    with pytest.raises(lw.StoreError, match=r"is damaged \(.*left untouched"):
+        lw.Store(path)
+    assert path.read_bytes() == bytes(data)
+
+
+def test_a_store_from_a_newer_labwidget_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "labels.db"
+    lw.Store(path).close()
+    with sqlite3.connect(path) as con:
+        con.execute("UPDATE alembic_version SET version_num = '9999'")
+    con.close()
+    before = path.read_bytes()
+    with pytest.raises(lw.StoreError, match="newer labwidget \\(schema 9999\\)"):
+        lw.Store(path)
+    assert path.read_bytes() == before
+
+
+def test_an_old_sqlite_store_is_upgraded_on_open_keeping_its_labels(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    engine = make_engine(resolve_url(path))
+    _migrate.upgrade(engine, "0001")
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            "INSERT INTO items VALUES ('i1', 'default', 'q', '{}', NULL, '2026-01-01 00:00:00')"
+        )
+        connection.exec_driver_sql("INSERT INTO steps VALUES ('i1', 0, 0, 'a', 1)")
+        connection.exec_driver_sql(
+            "INSERT INTO label_events (event_id, item_id, step, alt, kind, value, annotator, "
+            "source, created_at) VALUES ('e1', 'i1', 0, 0, 'rating', -1, 'old', 'human', "
+            "'2026-01-01 00:00:01')"
+        )
+    engine.dispose()
+    with lw.Store(path) as store:
+        assert [(e["event_id"], e["value"], e["annotator"]) for e in store.labels()] == [
+            ("e1", -1, "old")
+        ]
+        store.finish(item="i1", reason="found_error")
+    with sqlite3.connect(path) as con:
+        assert con.execute("SELECT version_num FROM alembic_version").fetchone() == ("0002",)
+    con.close()

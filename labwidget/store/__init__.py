@@ -18,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from labwidget.store import _claims, _migrate
+from labwidget.store import _claims, _migrate, _postgres
 from labwidget.store._batch import Batch
 from labwidget.store._engine import (
     READ_ONLY,
@@ -41,7 +41,7 @@ from labwidget.store.schema import (
     steps,
 )
 
-__all__ = ["Batch", "LabelError", "Store", "StoreError", "content_id"]
+__all__ = ["Batch", "LabelError", "Store", "StoreError", "content_id", "init_database"]
 
 # What a "cleared" event holds for each kind that can be cleared (by undo).
 CLEARED: dict[str, dict[str, Any]] = {"rating": {"value": None}, "flag": {"value": 0}}
@@ -176,6 +176,22 @@ class Store:
         return dialect.insert(table).on_conflict_do_nothing()
 
     @contextmanager
+    def _transaction(self) -> Iterator[sa.Connection]:
+        """One write transaction; database refusals come out as LabelError or StoreError."""
+        try:
+            with self._engine.begin() as connection:
+                yield connection
+        except sa.exc.IntegrityError as exc:
+            raise LabelError(f"nothing was written: {exc.orig}") from exc
+        except sa.exc.ProgrammingError as exc:
+            if "row-level security" in str(exc.orig):
+                raise LabelError(
+                    f"nothing was written: as {self.annotator!r} you can write only your own "
+                    "labels and claims on this shared store"
+                ) from exc
+            raise StoreError(f"nothing was written: {exc.orig}") from exc
+
+    @contextmanager
     def batch(self) -> Iterator[Batch]:
         """Write many items and labels in one transaction: all of them, or none on an error.
 
@@ -183,15 +199,10 @@ class Store:
         ``batch.add_comparison`` and ``batch.record_preference`` take the same arguments as the
         store's own methods; rows go out in chunks, and the commit comes at the end of the block.
         """
-        try:
-            with self._engine.begin() as connection:
-                batch = Batch(self, connection)
-                yield batch
-                batch.flush()
-        except sa.exc.IntegrityError as exc:
-            raise LabelError(f"nothing was written: {exc.orig}") from exc
-        except sa.exc.ProgrammingError as exc:
-            raise StoreError(f"nothing was written: {exc.orig}") from exc
+        with self._transaction() as connection:
+            batch = Batch(self, connection)
+            yield batch
+            batch.flush()
 
     def _write_one(self, write: str, *args: Any, **kwargs: Any) -> Any:
         """Run one Batch method in its own transaction; True-ish results say it was new."""
@@ -601,12 +612,40 @@ class Store:
         if n < 0 or overlap < 1 or ttl_s <= 0:
             raise ValueError("claim needs n >= 0, overlap >= 1 and ttl_s > 0")
         who = annotator or self.annotator
-        with self._engine.begin() as connection:
+        with self._transaction() as connection:
             return _claims.claim(
                 connection, n, annotator=who, overlap=overlap, ttl_s=ttl_s, dataset=dataset
             )
 
     def release(self, item: str, *, annotator: str | None = None) -> None:
         """Give a claimed item back before its claim lapses."""
-        with self._engine.begin() as connection:
+        with self._transaction() as connection:
             _claims.release(connection, item, annotator or self.annotator)
+
+
+def init_database(target: str | os.PathLike[str]) -> str:
+    """Create or upgrade a store's schema; on PostgreSQL also set up row-level security.
+
+    After this, members of the ``labwidget_annotator`` role can read everything but write
+    labels and claims only under their own role name. Returns the schema revision.
+    """
+    url = resolve_url(target)
+    if url.get_backend_name() == "sqlite":
+        Store(target).close()
+        return _migrate.head_revision()
+    where = url.render_as_string(hide_password=True)
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            current = _migrate.current_revision(connection)
+            foreign = current is None and sa.inspect(connection).get_table_names()
+        if foreign:
+            raise StoreError(f"{where} holds tables but is not a labwidget store; left untouched")
+        _migrate.upgrade(engine)
+        with engine.begin() as connection:
+            _postgres.secure(connection)
+    except sa.exc.DBAPIError as exc:
+        raise StoreError(f"cannot set up {where}: {exc.orig}") from exc
+    finally:
+        engine.dispose()
+    return _migrate.head_revision()

@@ -2,21 +2,35 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
 from labwidget.store._events import utcnow
 from labwidget.store.schema import claims, items, label_events
 
+LOCK_WAIT_S = 0.01
+LOCK_PATIENCE_S = 5.0
+
+
+def _locking(connection: sa.Connection, query: sa.Select[Any]) -> sa.Select[Any]:
+    """On PostgreSQL, lock the rows a query finds, skipping rows other claimers hold."""
+    if connection.dialect.name == "postgresql":
+        return query.with_for_update(skip_locked=True, of=items)
+    return query
+
 
 def _annotators_of(now: sa.ColumnElement[datetime]) -> sa.ScalarSelect[int]:
     """How many distinct annotators hold an unexpired claim on, or have labeled, an item."""
     holders = sa.union(
-        sa.select(claims.c.annotator).where(
-            claims.c.item_id == items.c.id, claims.c.expires_at > now
-        ),
-        sa.select(label_events.c.annotator).where(label_events.c.item_id == items.c.id),
+        sa.select(claims.c.annotator)
+        .where(claims.c.item_id == items.c.id, claims.c.expires_at > now)
+        .correlate(items),
+        sa.select(label_events.c.annotator)
+        .where(label_events.c.item_id == items.c.id)
+        .correlate(items),
     ).subquery()
     return sa.select(sa.func.count()).select_from(holders).scalar_subquery()
 
@@ -43,6 +57,7 @@ def claim(
 ) -> list[str]:
     """Claim up to ``n`` items for ``annotator`` inside the caller's write transaction."""
     now = utcnow()
+    deadline = time.monotonic() + LOCK_PATIENCE_S
     at = sa.literal(now, sa.DateTime(timezone=True))
     granted: list[str] = []
     seen: list[str] = []
@@ -57,13 +72,18 @@ def claim(
         )
         if dataset is not None:
             query = query.where(items.c.dataset == dataset)
-        if connection.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True, of=items)
-        candidates = list(connection.execute(query).scalars())
+        candidates: list[str] = list(connection.execute(_locking(connection, query)).scalars())
         if not candidates:
-            break
+            # Other claimers hold the locks on what is left only for a moment: wait for them
+            # rather than report "nothing open" while items still are.
+            if _locking(connection, query) is query or deadline < time.monotonic():
+                break
+            if connection.execute(query.limit(1)).first() is None:
+                break
+            time.sleep(LOCK_WAIT_S)
+            continue
         seen.extend(candidates)
-        still_open = list(
+        still_open: list[str] = list(
             connection.execute(
                 sa.select(items.c.id).where(
                     items.c.id.in_(candidates), *_open_to(annotator, overlap, at)

@@ -28,17 +28,27 @@ def resolve_url(target: str | os.PathLike[str]) -> URL:
 
 
 def check_sqlite_file(path: Path) -> None:
-    """Refuse a file that is not a SQLite database, without writing a byte to it."""
+    """Refuse a file that is not a SQLite database, or a damaged one, without writing to it."""
     if not path.exists() or path.stat().st_size == 0:
         return
     try:
-        with sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True) as con:
-            con.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        con = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+        try:
+            problems = [row[0] for row in con.execute("PRAGMA quick_check(3)")]
+        finally:
+            con.close()
     except sqlite3.DatabaseError as exc:
+        if "not a database" in str(exc):
+            raise StoreError(
+                f"{path} is not a labwidget store: SQLite cannot read it ({exc}). "
+                "It was left untouched; pass a new file name to create a store."
+            ) from exc
+        problems = [str(exc)]
+    if problems != ["ok"]:
         raise StoreError(
-            f"{path} is not a labwidget store: SQLite cannot read it ({exc}). "
-            "It was left untouched; pass a new file name to create a store."
-        ) from exc
+            f"{path} is damaged ({'; '.join(problems)}). It was left untouched: restore it "
+            "from a backup, or try the sqlite3 shell's .recover command on a copy."
+        )
 
 
 def make_engine(url: URL) -> sa.Engine:

@@ -32,10 +32,10 @@ def current_revision(connection: sa.Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
 
-def upgrade(engine: sa.Engine) -> None:
-    """Bring the database's schema to the newest revision, in one transaction."""
+def upgrade(engine: sa.Engine, revision: str = "head") -> None:
+    """Bring the database's schema to ``revision`` (the newest by default), in one transaction."""
     with engine.begin() as connection:
-        command.upgrade(_config(connection), "head")
+        command.upgrade(_config(connection), revision)
 
 
 def known_revisions() -> set[str]:
