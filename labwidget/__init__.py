@@ -1,7 +1,17 @@
 """labwidget: label model outputs step by step in JupyterLab, into a store that feeds training."""
 
+from labwidget.formats import FormatError, export, import_prm800k, to_dataset
 from labwidget.store import LabelError, Store, StoreError
 from labwidget.widgets.steps import StepLabeler
 
-__all__ = ["LabelError", "StepLabeler", "Store", "StoreError"]
+__all__ = [
+    "FormatError",
+    "LabelError",
+    "StepLabeler",
+    "Store",
+    "StoreError",
+    "export",
+    "import_prm800k",
+    "to_dataset",
+]
 __version__ = "0.1.0"

@@ -183,7 +183,7 @@ class Store:
                 yield connection
         except sa.exc.IntegrityError as exc:
             raise LabelError(f"nothing was written: {exc.orig}") from exc
-        except sa.exc.ProgrammingError as exc:
+        except sa.exc.DBAPIError as exc:
             if "row-level security" in str(exc.orig):
                 raise LabelError(
                     f"nothing was written: as {self.annotator!r} you can write only your own "
@@ -623,11 +623,12 @@ class Store:
             _claims.release(connection, item, annotator or self.annotator)
 
 
-def init_database(target: str | os.PathLike[str]) -> str:
+def init_database(target: str | os.PathLike[str], *, secure: bool = True) -> str:
     """Create or upgrade a store's schema; on PostgreSQL also set up row-level security.
 
     After this, members of the ``labwidget_annotator`` role can read everything but write
-    labels and claims only under their own role name. Returns the schema revision.
+    labels and claims only under their own role name (``secure=False`` leaves security as it
+    is). Returns the schema revision.
     """
     url = resolve_url(target)
     if url.get_backend_name() == "sqlite":
@@ -642,8 +643,9 @@ def init_database(target: str | os.PathLike[str]) -> str:
         if foreign:
             raise StoreError(f"{where} holds tables but is not a labwidget store; left untouched")
         _migrate.upgrade(engine)
-        with engine.begin() as connection:
-            _postgres.secure(connection)
+        if secure:
+            with engine.begin() as connection:
+                _postgres.secure(connection)
     except sa.exc.DBAPIError as exc:
         raise StoreError(f"cannot set up {where}: {exc.orig}") from exc
     finally:

@@ -1,0 +1,91 @@
+"""One annotator's current labels on one item, folded from the store's event history.
+
+Exporters read these instead of ``Store.labels``: that leaves out cleared flags, and PRM800K
+tells ``"flagged": false`` (a cleared flag) apart from ``null`` (no flag event at all).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from labwidget.store import Store
+
+
+@dataclass
+class Labeling:
+    """What one annotator's newest events say about one item.
+
+    Attributes:
+        item: the item as ``Store.items`` gives it.
+        annotator: whose labels these are.
+        ratings: the rating at each (step, alternative); None where it was cleared.
+        flags: the flag (1 or 0) at each (step, alternative).
+        choices: the chosen alternative at each step.
+        replacements: the replacement event at each step (its ``text`` and ``meta``).
+        finish: the finish event, or None.
+        score: the scalar score of the whole item, or None.
+        last_at: when the newest event was recorded (ISO 8601).
+    """
+
+    item: dict[str, Any]
+    annotator: str
+    ratings: dict[tuple[int, int], int | None] = field(default_factory=dict)
+    flags: dict[tuple[int, int], int] = field(default_factory=dict)
+    choices: dict[int, int] = field(default_factory=dict)
+    replacements: dict[int, dict[str, Any]] = field(default_factory=dict)
+    finish: dict[str, Any] | None = None
+    score: float | None = None
+    last_at: str = ""
+
+    def apply(self, event: dict[str, Any]) -> None:
+        """Fold one event, newer than every event applied before it, into the labels."""
+        kind, step, at = event["kind"], event["step"], (event["step"], event["alt"])
+        if kind == "rating":
+            self.ratings[at] = event["value"]
+        elif kind == "flag":
+            self.flags[at] = event["value"]
+        elif kind == "choice":
+            self.choices[step] = event["value"]
+        elif kind == "replacement":
+            self.replacements[step] = event
+        elif kind == "finish":
+            self.finish = event
+        elif kind == "score":
+            self.score = event["score"]
+        self.last_at = event["created_at"]
+
+
+def labelings(
+    store: Store,
+    *,
+    dataset: str | None = None,
+    annotator: str | None = None,
+    source: str | None = None,
+) -> Iterator[Labeling]:
+    """Every (item, annotator) pair with events, in item order, then in order of first event.
+
+    Args:
+        store: the store to read.
+        dataset: only items of this dataset.
+        annotator: only this annotator's events.
+        source: only events from this source (``human``, ``model:<name>``, ``auto:<method>``).
+    """
+    items = {item["id"]: item for item in store.items(dataset=dataset)}
+    found: dict[str, dict[str, Labeling]] = {}
+    for event in store.iter_events():
+        item = items.get(event["item"])
+        if item is None or event["kind"] == "note":
+            continue
+        if annotator is not None and event["annotator"] != annotator:
+            continue
+        if source is not None and event["source"] != source:
+            continue
+        per_item = found.setdefault(item["id"], {})
+        who = event["annotator"]
+        if who not in per_item:
+            per_item[who] = Labeling(item=item, annotator=who)
+        per_item[who].apply(event)
+    for item_id in items:
+        yield from found.get(item_id, {}).values()
