@@ -18,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from labwidget.store import _claims, _migrate, _postgres
+from labwidget.store import _claims, _migrate, _postgres, _queries
 from labwidget.store._batch import Batch
 from labwidget.store._engine import (
     READ_ONLY,
@@ -37,14 +37,11 @@ from labwidget.store.schema import (
     comparisons,
     items,
     label_events,
-    preference_events,
     steps,
 )
 
 __all__ = ["Batch", "LabelError", "Store", "StoreError", "content_id", "init_database"]
 
-# What a "cleared" event holds for each kind that can be cleared (by undo).
-CLEARED: dict[str, dict[str, Any]] = {"rating": {"value": None}, "flag": {"value": 0}}
 PAYLOAD = ("value", "text", "score")
 
 
@@ -53,30 +50,6 @@ def _login_name() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return "unknown"
-
-
-def _event_dict(row: Any) -> dict[str, Any]:
-    return {
-        "event_id": row.event_id,
-        "item": row.item_id,
-        "step": row.step,
-        "alt": row.alt,
-        "kind": row.kind,
-        "value": row.value,
-        "text": row.text,
-        "score": row.score,
-        "annotator": row.annotator,
-        "source": row.source,
-        "confidence": row.confidence,
-        "duration_ms": row.duration_ms,
-        "created_at": iso(row.created_at),
-        "meta": row.meta,
-    }
-
-
-def _is_cleared(event: dict[str, Any]) -> bool:
-    cleared = CLEARED.get(event["kind"])
-    return cleared is not None and all(event[k] == v for k, v in cleared.items())
 
 
 class Store:
@@ -117,35 +90,8 @@ class Store:
             return str(connection.exec_driver_sql("SELECT current_user").scalar_one())
 
     def _open_schema(self) -> None:
-        head = _migrate.head_revision()
-        try:
-            with self._read() as connection:
-                current = _migrate.current_revision(connection)
-                tables = set(sa.inspect(connection).get_table_names())
-        except sa.exc.DatabaseError as exc:
-            raise StoreError(f"cannot open {self._where()}: {exc.orig}") from exc
-        if current == head:
-            self._enable_wal()
-            return
-        if current is None and tables:
-            raise StoreError(
-                f"{self._where()} holds tables but is not a labwidget store; it was left "
-                "untouched. Pass a new file name or an empty database to create a store."
-            )
-        if current is not None and current not in _migrate.known_revisions():
-            raise StoreError(
-                f"{self._where()} was written by a newer labwidget (schema {current}); "
-                "upgrade labwidget to open it."
-            )
-        if self.backend != "sqlite":
-            raise StoreError(
-                f"the schema of {self._where()} is out of date ({current or 'empty'}, need "
-                f"{head}); run: labwidget db upgrade {self._where()}"
-            )
-        self._enable_wal()
-        _migrate.upgrade(self._engine)
-
-    def _enable_wal(self) -> None:
+        # Only an embedded file upgrades itself; a shared database waits for its admin.
+        _migrate.prepare(self._engine, self._where(), may_upgrade=self.backend == "sqlite")
         if self.backend == "sqlite":
             enable_wal(self._engine)
 
@@ -272,43 +218,17 @@ class Store:
         ``steps`` is the item's own path (alternative 0 at each position); ``alternatives``
         lists every candidate at each position.
         """
-        query = sa.select(items).order_by(items.c.created_at, items.c.id)
-        step_query = sa.select(steps.c.item_id, steps.c.position, steps.c.text).order_by(
-            steps.c.item_id, steps.c.position, steps.c.alt
-        )
-        if dataset is not None:
-            query = query.where(items.c.dataset == dataset)
-            step_query = step_query.join(items, items.c.id == steps.c.item_id).where(
-                items.c.dataset == dataset
-            )
         with self._read() as connection:
-            rows = connection.execute(query).all()
-            positions: dict[str, list[list[str]]] = {}
-            for row in connection.execute(step_query):
-                texts = positions.setdefault(row.item_id, [])
-                if len(texts) <= row.position:
-                    texts.append([])
-                texts[row.position].append(row.text)
-        return [
-            {
-                "id": row.id,
-                "dataset": row.dataset,
-                "prompt": row.prompt,
-                "steps": [texts[0] for texts in positions.get(row.id, [])],
-                "alternatives": positions.get(row.id, []),
-                "meta": row.meta,
-                "source": row.source,
-                "created_at": iso(row.created_at),
-            }
-            for row in rows
-        ]
+            where = None if dataset is None else items.c.dataset == dataset
+            return _queries.item_dicts(connection, where)
 
     def item(self, item_id: str) -> dict[str, Any]:
         """One item as ``items()`` gives it; KeyError when there is none."""
-        for found in self.items():
-            if found["id"] == item_id:
-                return found
-        raise KeyError(item_id)
+        with self._read() as connection:
+            found = _queries.item_dicts(connection, items.c.id == item_id)
+        if not found:
+            raise KeyError(item_id)
+        return found[0]
 
     def comparisons(self, *, dataset: str | None = None) -> list[dict[str, Any]]:
         """Every comparison as a dict (id, dataset, prompt, answer_a, answer_b, meta, …)."""
@@ -425,8 +345,8 @@ class Store:
         Returns the label now current, or None when none is left. Repeated undos walk back
         through the history; the undone events stay in the store.
         """
-        if kind not in CLEARED:
-            raise LabelError(f"only {' and '.join(CLEARED)} labels can be undone")
+        if kind not in _queries.CLEARED:
+            raise LabelError(f"only {' and '.join(_queries.CLEARED)} labels can be undone")
         who = annotator or self.annotator
         history = [
             e
@@ -443,7 +363,7 @@ class Store:
         if not stack:
             raise LabelError(f"nothing to undo at step {step} of item {item!r}")
         restored = stack[-2] if len(stack) > 1 else None
-        payload = {k: restored[k] for k in PAYLOAD} if restored else CLEARED[kind]
+        payload = {k: restored[k] for k in PAYLOAD} if restored else _queries.CLEARED[kind]
         self.record(
             kind,
             item=item,
@@ -455,18 +375,6 @@ class Store:
             **payload,
         )
         return restored
-
-    def _events_query(
-        self, item: str | None, annotator: str | None, kind: str | None
-    ) -> sa.Select[Any]:
-        query = sa.select(label_events)
-        if kind is not None:
-            query = query.where(label_events.c.kind == kind)
-        if item is not None:
-            query = query.where(label_events.c.item_id == item)
-        if annotator is not None:
-            query = query.where(label_events.c.annotator == annotator)
-        return query.order_by(label_events.c.seq)
 
     def labels(
         self,
@@ -480,19 +388,9 @@ class Store:
         The newest event wins; cleared ratings and flags are left out. Older events stay in
         the store as history (see ``events``).
         """
-        newer = label_events.alias("newer")
-        superseded = sa.exists().where(
-            newer.c.item_id == label_events.c.item_id,
-            newer.c.kind == label_events.c.kind,
-            newer.c.step.is_not_distinct_from(label_events.c.step),
-            newer.c.alt == label_events.c.alt,
-            newer.c.annotator == label_events.c.annotator,
-            newer.c.seq > label_events.c.seq,
-        )
-        query = self._events_query(item, annotator, kind).where(~superseded)
         with self._read() as connection:
-            rows = connection.execute(query).all()
-        return [e for e in map(_event_dict, rows) if not _is_cleared(e)]
+            rows = connection.execute(_queries.current_labels(item, annotator, kind)).all()
+        return [e for e in map(_queries.event_dict, rows) if not _queries.is_cleared(e)]
 
     def events(
         self,
@@ -503,8 +401,8 @@ class Store:
     ) -> list[dict[str, Any]]:
         """Every label event ever committed, oldest first: the full history."""
         with self._read() as connection:
-            rows = connection.execute(self._events_query(item, annotator, kind)).all()
-        return [_event_dict(row) for row in rows]
+            rows = connection.execute(_queries.events(item, annotator, kind)).all()
+        return [_queries.event_dict(row) for row in rows]
 
     def iter_events(
         self, *, kind: str | None = None, chunk: int = 5_000
@@ -512,13 +410,13 @@ class Store:
         """Stream every label event, oldest first, holding ``chunk`` rows in memory at a time."""
         last = 0
         while True:
-            query = self._events_query(None, None, kind).where(label_events.c.seq > last)
+            query = _queries.events(None, None, kind).where(label_events.c.seq > last)
             with self._read() as connection:
                 rows = connection.execute(query.limit(chunk)).all()
             if not rows:
                 return
             last = rows[-1].seq
-            yield from map(_event_dict, rows)
+            yield from map(_queries.event_dict, rows)
 
     def step_ratings(self, item: str, *, annotator: str | None = None) -> list[int | None]:
         """The current rating of each step of ``item`` (alternative 0) by one annotator."""
@@ -534,61 +432,15 @@ class Store:
         self, *, annotator: str | None = None, dataset: str | None = None
     ) -> list[dict[str, Any]]:
         """The current preference per (comparison, annotator), with the prompt and answers."""
-        newer = preference_events.alias("newer")
-        superseded = sa.exists().where(
-            newer.c.comparison_id == preference_events.c.comparison_id,
-            newer.c.annotator == preference_events.c.annotator,
-            newer.c.seq > preference_events.c.seq,
-        )
-        query = (
-            sa.select(preference_events, comparisons)
-            .join(comparisons, comparisons.c.id == preference_events.c.comparison_id)
-            .where(~superseded, preference_events.c.preference.is_not(None))
-            .order_by(preference_events.c.seq)
-        )
-        if annotator is not None:
-            query = query.where(preference_events.c.annotator == annotator)
-        if dataset is not None:
-            query = query.where(comparisons.c.dataset == dataset)
         with self._read() as connection:
+            query = _queries.current_preferences(annotator, dataset)
             rows = connection.execute(query).mappings().all()
-        return [
-            {
-                "event_id": row["event_id"],
-                "comparison": row["comparison_id"],
-                "prompt": row["prompt"],
-                "answer_a": row["answer_a"],
-                "answer_b": row["answer_b"],
-                "preference": row["preference"],
-                "strength": row["strength"],
-                "annotator": row["annotator"],
-                "source": row["source"],
-                "confidence": row["confidence"],
-                "duration_ms": row["duration_ms"],
-                "created_at": iso(row["created_at"]),
-            }
-            for row in rows
-        ]
+        return [_queries.preference_dict(row) for row in rows]
 
     def stats(self) -> dict[str, int]:
-        """Counts of what the store holds."""
+        """Counts of what the store holds: items, steps, events, comparisons, annotators."""
         with self._read() as connection:
-
-            def count(query: Any) -> int:
-                return int(connection.execute(query).scalar_one())
-
-            return {
-                "items": count(sa.select(sa.func.count()).select_from(items)),
-                "steps": count(sa.select(sa.func.count()).select_from(steps)),
-                "label_events": count(sa.select(sa.func.count()).select_from(label_events)),
-                "comparisons": count(sa.select(sa.func.count()).select_from(comparisons)),
-                "preference_events": count(
-                    sa.select(sa.func.count()).select_from(preference_events)
-                ),
-                "annotators": count(
-                    sa.select(sa.func.count(sa.distinct(label_events.c.annotator)))
-                ),
-            }
+            return _queries.counts(connection)
 
     # Work assignment -------------------------------------------------------------------------
 
@@ -637,12 +489,7 @@ def init_database(target: str | os.PathLike[str], *, secure: bool = True) -> str
     where = url.render_as_string(hide_password=True)
     engine = make_engine(url)
     try:
-        with engine.connect() as connection:
-            current = _migrate.current_revision(connection)
-            foreign = current is None and sa.inspect(connection).get_table_names()
-        if foreign:
-            raise StoreError(f"{where} holds tables but is not a labwidget store; left untouched")
-        _migrate.upgrade(engine)
+        _migrate.prepare(engine, where, may_upgrade=True)
         if secure:
             with engine.begin() as connection:
                 _postgres.secure(connection)
