@@ -1,5 +1,6 @@
 import type { AnyWidget, RenderProps } from "@anywidget/types";
 import { KEY_HINT, keyAction } from "./lib/keys";
+import { renderMarkdown } from "./lib/markdown";
 import { makeLabelEvent, Outbox, type Outcome } from "./lib/protocol";
 import type { LabelEvent, LabelValue, StepLabelerTraits } from "./types";
 import "./steps.css";
@@ -18,7 +19,9 @@ type LocalState =
 
 interface Row {
   li: HTMLLIElement;
-  text: HTMLSpanElement;
+  text: HTMLDivElement;
+  /** The source last rendered into `text`: rendering is costly, so only a change re-renders. */
+  source: string | null;
   label: HTMLSpanElement;
   status: HTMLSpanElement;
   error: HTMLDivElement;
@@ -52,7 +55,7 @@ function makeRow(step: number): Row {
   li.dataset.step = String(step);
   const number = element("span", "lw-step__number");
   number.textContent = `${step + 1}.`;
-  const text = element("span", "lw-step__text");
+  const text = element("div", "lw-step__text");
   const label = element("span", "lw-step__label");
   const status = element("span", "lw-step__status");
   const buttons = element("span", "lw-step__buttons");
@@ -66,7 +69,7 @@ function makeRow(step: number): Row {
   }
   const error = element("div", "lw-step__error", `step-error-${step}`);
   li.append(number, text, label, status, buttons, error);
-  return { li, text, label, status, error };
+  return { li, text, source: null, label, status, error };
 }
 
 export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "model" | "el">): () => void {
@@ -85,6 +88,7 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
   root.append(prompt, list, hint);
   el.append(root);
 
+  let promptSource: string | null = null;
   const stepCount = () => model.get("steps").length;
   const currentStep = () => Math.min(Math.max(model.get("cursor"), 0), stepCount() - 1);
 
@@ -99,7 +103,11 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
   function drawRow(step: number): void {
     const row = rows[step];
     const { status, value, message } = shown(step);
-    row.text.textContent = model.get("steps")[step];
+    const source = model.get("steps")[step];
+    if (row.source !== source) {
+      row.text.replaceChildren(renderMarkdown(source));
+      row.source = source;
+    }
     row.label.textContent = value === null ? "" : `${VALUE_NAMES[value]} (${signed(value)})`;
     row.status.textContent = STATUS_TEXT[status];
     row.error.textContent = message;
@@ -113,7 +121,10 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
 
   // Rows are reused rather than rebuilt so that focus inside the widget survives a redraw.
   function draw(): void {
-    prompt.textContent = model.get("prompt");
+    if (promptSource !== model.get("prompt")) {
+      promptSource = model.get("prompt");
+      prompt.replaceChildren(renderMarkdown(promptSource));
+    }
     while (rows.length < stepCount()) {
       const row = makeRow(rows.length);
       rows.push(row);

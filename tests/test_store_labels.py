@@ -184,3 +184,13 @@ def test_stats(store: lw.Store) -> None:
         "preference_events": 0,
         "annotators": 2,
     }
+
+
+def test_undecodable_model_output_is_kept_with_replacement_characters(store: lw.Store) -> None:
+    item = store.add_item("bad \ud800 prompt", ["nul \x00 step", ["ok", "pair \ud83d\ude00"]])
+    (stored,) = store.items()
+    assert stored["id"] == item
+    assert stored["prompt"] == "bad \ufffd prompt"
+    assert stored["alternatives"] == [["nul \ufffd step"], ["ok", "pair \U0001f600"]]
+    store.replace_step(item=item, step=0, text="fixed \x00")
+    assert [e["text"] for e in store.labels(kind="replacement")] == ["fixed \ufffd"]

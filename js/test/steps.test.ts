@@ -47,7 +47,7 @@ const rowState = (row: HTMLElement) => ({ status: row.dataset.status, value: row
 describe("rendering", () => {
   test("shows the prompt, numbered steps and the key hint", () => {
     const { byTestId, row, root } = mount();
-    expect(byTestId("prompt").textContent).toBe("What is 2 + 2 * 3?");
+    expect(byTestId("prompt").textContent?.trim()).toBe("What is 2 + 2 * 3?");
     expect(row(0).textContent).toContain("1.");
     expect(row(0).textContent).toContain("2 * 3 = 6");
     expect(row(2).textContent).toContain("3.");
@@ -61,8 +61,15 @@ describe("rendering", () => {
     const attack = '<img src=x onerror="window.pwned=1">';
     const { el, byTestId, row } = mount({ prompt: attack, steps: [attack] });
     expect(el.querySelector("img")).toBeNull();
-    expect(byTestId("prompt").textContent).toBe(attack);
+    expect(byTestId("prompt").textContent?.trim()).toBe(attack);
     expect(row(0).textContent).toContain(attack);
+  });
+
+  test("prompt and steps render Markdown and math", () => {
+    const { byTestId, row } = mount({ prompt: "Find **x**", steps: ["So $x^2 = 4$", "`code`"] });
+    expect(byTestId("prompt").querySelector("strong")?.textContent).toBe("x");
+    expect(row(0).querySelector(".katex")).not.toBeNull();
+    expect(row(1).querySelector("code")?.textContent).toBe("code");
   });
 
   test("saved labels from step_labels show as saved, with their value", () => {
@@ -99,7 +106,7 @@ describe("rendering", () => {
     model.kernelSet("steps", ["only step", "second"]);
     model.kernelSet("step_labels", [0, null]);
     expect(document.activeElement).toBe(root);
-    expect(byTestId("prompt").textContent).toBe("New prompt");
+    expect(byTestId("prompt").textContent?.trim()).toBe("New prompt");
     expect(row(0).textContent).toContain("only step");
     expect(rowState(row(0))).toEqual({ status: "saved", value: "0" });
     expect(() => row(2)).toThrow();

@@ -30,6 +30,7 @@ from labwidget.store._engine import (
 from labwidget.store._errors import LabelError, StoreError
 from labwidget.store._events import (
     StepSpec,
+    clean_text,
     content_id,
     iso,
 )
@@ -40,7 +41,15 @@ from labwidget.store.schema import (
     steps,
 )
 
-__all__ = ["Batch", "LabelError", "Store", "StoreError", "content_id", "init_database"]
+__all__ = [
+    "Batch",
+    "LabelError",
+    "Store",
+    "StoreError",
+    "clean_text",
+    "content_id",
+    "init_database",
+]
 
 PAYLOAD = ("value", "text", "score")
 

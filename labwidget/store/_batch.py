@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import sqlite
 
 from labwidget.store import _postgres
 from labwidget.store._errors import LabelError
@@ -17,6 +18,7 @@ from labwidget.store._events import (
     check_event,
     check_preference,
     check_source,
+    clean_text,
     content_id,
     item_content_id,
     new_event_id,
@@ -46,6 +48,7 @@ SHAPE_QUERY = (
     .group_by(steps.c.position)
     .order_by(steps.c.position)
 )
+SQLITE_SHAPE_SQL = str(SHAPE_QUERY.compile(dialect=sqlite.dialect()))
 
 
 class Batch:
@@ -66,6 +69,7 @@ class Batch:
         # item id -> number of alternatives at each step position, for checking labels cheaply
         self._shapes: dict[str, list[int]] = {}
         self._known_comparisons: set[str] = set()
+        self._sqlite_cursor: Any = None
         self.written = 0
 
     def add_item(
@@ -81,6 +85,7 @@ class Batch:
         """Add an item (see ``Store.add_item``); returns its content-hash id."""
         if not isinstance(prompt, str):
             raise TypeError("the prompt must be a string")
+        prompt = clean_text(prompt)
         positions = alternatives_of(step_specs)
         new_id = item_content_id(prompt, positions)
         if new_id in self._shapes:
@@ -107,7 +112,14 @@ class Batch:
     def _shape(self, item: str) -> list[int]:
         shape = self._shapes.get(item)
         if shape is None:
-            rows = self._connection.execute(SHAPE_QUERY, {"item": item})
+            if self._connection.dialect.name == "sqlite":
+                # Straight to the driver: a bulk import asks once per item, and SQLAlchemy's
+                # per-statement overhead was several times SQLite's own work.
+                if self._sqlite_cursor is None:
+                    self._sqlite_cursor = self._connection.connection.cursor()
+                rows = self._sqlite_cursor.execute(SQLITE_SHAPE_SQL, (item,)).fetchall()
+            else:
+                rows = self._connection.execute(SHAPE_QUERY, {"item": item}).all()
             shape = [count for _, count in rows]
             self._shapes[item] = shape
         return shape
@@ -133,6 +145,7 @@ class Batch:
     ) -> str:
         """Add one label event (see ``Store.record``); returns its event id."""
         check_event(kind, step, value, text, score)
+        text = None if text is None else clean_text(text)
         check_source(source)
         shape = self._shape(item)
         if step is not None and not (0 <= step < len(shape) and 0 <= alt < shape[step]):
@@ -167,6 +180,7 @@ class Batch:
         """Add a pair of answers to compare (see ``Store.add_comparison``); returns its id."""
         if not all(isinstance(t, str) for t in (prompt, answer_a, answer_b)):
             raise TypeError("the prompt and both answers must be strings")
+        prompt, answer_a, answer_b = map(clean_text, (prompt, answer_a, answer_b))
         new_id = content_id("comparison", prompt, answer_a, answer_b)
         if new_id not in self._known_comparisons:
             self._known_comparisons.add(new_id)
@@ -281,19 +295,32 @@ def _sqlite_insert(
     driver's rowcount.
     """
     dialect = connection.dialect
-    converters = [
-        (at, convert)
-        for at, name in enumerate(columns)
-        if (convert := table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
-    ]
-    if converters:
-        values = [list(column) for column in zip(*rows, strict=True)]
-        for at, convert in converters:
-            values[at] = list(map(convert, values[at]))
-        rows = list(zip(*values, strict=True))
+    names: list[str] = []
+    values: list[Sequence[Any]] = []
+    column: Sequence[Any]
+    try:
+        for name, column in zip(columns, zip(*rows, strict=True), strict=True):
+            convert = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+            if convert is not None:
+                null = convert(None)
+                column = [null if v is None else convert(v) for v in column]
+            # A column left out is NULL as well, and the driver binds each None slowly.
+            if (
+                column[0] is None
+                and column.count(None) == len(column)
+                and table.c[name].server_default is None
+            ):
+                continue
+            names.append(name)
+            values.append(column)
+    except (TypeError, ValueError) as exc:
+        # As SQLAlchemy reports a value its type cannot take.
+        raise sa.exc.StatementError(
+            f"({type(exc).__module__}.{type(exc).__name__}) {exc}", str(table.insert()), None, exc
+        ) from exc
     quote = dialect.identifier_preparer.quote
     statement = (
-        f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, columns))}) "
-        f"VALUES ({', '.join('?' * len(columns))}) ON CONFLICT DO NOTHING"
+        f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, names))}) "
+        f"VALUES ({', '.join('?' * len(names))}) ON CONFLICT DO NOTHING"
     )
-    return int(connection.exec_driver_sql(statement, rows).rowcount)
+    return int(connection.exec_driver_sql(statement, list(zip(*values, strict=True))).rowcount)

@@ -37,14 +37,29 @@ def content_id(*parts: Any) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
 
 
+def clean_text(text: str) -> str:
+    r"""Model output as text every backend can store: lone surrogates and NUL become U+FFFD.
+
+    A badly decoded generation can hold both; SQLite and the wire cannot encode a lone
+    surrogate and PostgreSQL refuses NUL, so they are replaced rather than lost with the item.
+
+    >>> print(ascii(clean_text("ok \ud800 \x00 \U0001f600")))
+    'ok \ufffd \ufffd \U0001f600'
+    """
+    if text.isascii() and "\x00" not in text:
+        return text
+    repaired = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return repaired.replace("\x00", "\ufffd")
+
+
 def alternatives_of(step_specs: Sequence[StepSpec]) -> list[list[str]]:
-    """Each step position as its list of alternative texts (alternative 0 first)."""
+    """Each step position as its list of alternative texts (alternative 0 first), cleaned."""
     positions: list[list[str]] = []
     for position, spec in enumerate(step_specs):
         texts = [spec] if isinstance(spec, str) else list(spec)
         if not texts or any(not isinstance(t, str) for t in texts):
             raise TypeError(f"step {position} must be a string or a non-empty list of strings")
-        positions.append(texts)
+        positions.append([clean_text(t) for t in texts])
     return positions
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import traitlets
 
-from labwidget.store import Store
+from labwidget.store import Store, clean_text
 from labwidget.widgets._base import STATIC, Handler, LabWidget
 
 
@@ -50,7 +50,8 @@ class StepLabeler(LabWidget):
         meta: dict[str, Any] | None = None,
         source: str | None = None,
     ) -> None:
-        step_texts = list(steps)
+        prompt = clean_text(prompt)
+        step_texts = [clean_text(text) for text in steps]
         new_id = store.add_item(prompt, step_texts, dataset=dataset, meta=meta, source=source)
         super().__init__(
             store=store,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from pathlib import Path
@@ -43,3 +44,27 @@ def wait_for_rows(db: Path, query: str, count: int, timeout: float = 30.0) -> li
                 return rows
         time.sleep(0.02)
     raise TimeoutError(f"expected {count} rows from {db}, got {rows}")
+
+
+def write_notebook(path: Path, cells: list[str]) -> Path:
+    """Write a notebook of code cells; the kernelspec spares JupyterLab its kernel dialog."""
+    notebook = {
+        "cells": [
+            {
+                "cell_type": "code",
+                "execution_count": None,
+                "id": f"cell-{n}",
+                "metadata": {},
+                "outputs": [],
+                "source": source,
+            }
+            for n, source in enumerate(cells)
+        ],
+        "metadata": {
+            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}
+        },
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    path.write_text(json.dumps(notebook, indent=1), encoding="utf-8")
+    return path
