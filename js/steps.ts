@@ -1,20 +1,20 @@
 import type { AnyWidget, RenderProps } from "@anywidget/types";
-import { KEY_HINT, keyAction } from "./lib/keys";
+import { type Action, KEY_HINT, keyAction } from "./lib/keys";
 import { renderMarkdown } from "./lib/markdown";
 import { makeLabelEvent, Outbox, type Outcome } from "./lib/protocol";
-import type { LabelEvent, LabelValue, StepLabelerTraits } from "./types";
+import { element, helpOverlay } from "./lib/ui";
+import type { FinishReason, LabelEvent, LabelKind, LabelValue, StepLabelerTraits } from "./types";
 import "./steps.css";
 
 type Status = "none" | "pending" | "saved" | "error";
 
 /**
- * What this view knows about a step beyond `step_labels`: the latest rating made here and its
- * fate. `saved` bridges the gap between an ack and Python's `step_labels` update, which may
- * arrive in either order.
+ * What this view knows about a step beyond what Python has saved: the latest action taken
+ * here and its fate. `saved` bridges the gap between an ack and Python's trait update, which
+ * may arrive in either order.
  */
 type LocalState =
-  | { status: "pending"; id: string; value: LabelValue }
-  | { status: "saved"; id: string; value: LabelValue }
+  | { status: "pending" | "saved"; id: string; label: LabelKind; alt: number; value?: number; text?: string }
   | { status: "error"; id: string; message: string };
 
 interface Row {
@@ -22,8 +22,11 @@ interface Row {
   text: HTMLDivElement;
   /** The source last rendered into `text`: rendering is costly, so only a change re-renders. */
   source: string | null;
+  alternative: HTMLSpanElement;
+  marks: HTMLSpanElement;
   label: HTMLSpanElement;
   status: HTMLSpanElement;
+  extra: HTMLDivElement;
   error: HTMLDivElement;
 }
 
@@ -34,20 +37,15 @@ const RATE_BUTTONS: { value: LabelValue; text: string }[] = [
   { value: 0, text: "0" },
   { value: 1, text: "+1" },
 ];
+const FINISH_TEXT: Record<FinishReason, string> = {
+  solution: "finished: solution",
+  found_error: "finished: found the first error",
+  bad_problem: "finished: bad problem",
+  give_up: "finished: gave up",
+};
 
-function signed(value: LabelValue): string {
+function signed(value: number): string {
   return value > 0 ? `+${value}` : String(value);
-}
-
-function element<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  className: string,
-  testId?: string,
-): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  node.className = className;
-  if (testId !== undefined) node.dataset.testid = testId;
-  return node;
 }
 
 function makeRow(step: number): Row {
@@ -55,7 +53,12 @@ function makeRow(step: number): Row {
   li.dataset.step = String(step);
   const number = element("span", "lw-step__number");
   number.textContent = `${step + 1}.`;
+  const body = element("div", "lw-step__body");
   const text = element("div", "lw-step__text");
+  const alternative = element("span", "lw-step__alternative", `alternative-${step}`);
+  const extra = element("div", "lw-step__extra", `step-extra-${step}`);
+  body.append(alternative, text, extra);
+  const marks = element("span", "lw-step__marks");
   const label = element("span", "lw-step__label");
   const status = element("span", "lw-step__status");
   const buttons = element("span", "lw-step__buttons");
@@ -68,13 +71,17 @@ function makeRow(step: number): Row {
     buttons.append(button);
   }
   const error = element("div", "lw-step__error", `step-error-${step}`);
-  li.append(number, text, label, status, buttons, error);
-  return { li, text, source: null, label, status, error };
+  li.append(number, body, marks, label, status, buttons, error);
+  return { li, text, source: null, alternative, marks, label, status, extra, error };
 }
 
 export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "model" | "el">): () => void {
   const local = new Map<number, LocalState>();
+  const shownAlt = new Map<number, number>();
   const rows: Row[] = [];
+  let finishState: LocalState | null = null;
+  let editor: { step: number; label: "note" | "replacement"; box: HTMLTextAreaElement } | null = null;
+  let lastActionAt = performance.now();
 
   const root = element("div", "lw-steps", "step-labeler");
   root.tabIndex = 0;
@@ -83,40 +90,90 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
   root.setAttribute("aria-label", "Step labeler");
   const prompt = element("div", "lw-steps__prompt", "prompt");
   const list = element("ol", "lw-steps__list");
+  const finishBar = element("div", "lw-steps__finish", "finish-bar");
   const hint = element("div", "lw-steps__hint", "key-hint");
   hint.textContent = KEY_HINT;
-  root.append(prompt, list, hint);
+  const help = helpOverlay();
+  root.append(prompt, list, finishBar, hint, help);
   el.append(root);
 
   let promptSource: string | null = null;
   const stepCount = () => model.get("steps").length;
   const currentStep = () => Math.min(Math.max(model.get("cursor"), 0), stepCount() - 1);
+  const saved = () => model.get("saved") ?? {};
+  // Python sets steps and alternatives together; until both have arrived, steps wins.
+  const alternativesAt = (step: number) => {
+    const alternatives = model.get("alternatives")?.[step];
+    return alternatives?.[0] === model.get("steps")[step] ? alternatives : [model.get("steps")[step]];
+  };
+  const altOf = (step: number) => shownAlt.get(step) ?? saved().choices?.[step] ?? 0;
+  const savedRating = (step: number, alt: number): LabelValue | null =>
+    alt === 0 ? (model.get("step_labels")[step] ?? null) : (saved().ratings?.[step]?.[alt] ?? null);
 
-  function shown(step: number): { status: Status; value: LabelValue | null; message: string } {
-    const saved = model.get("step_labels")[step] ?? null;
+  function shownRating(step: number): LabelValue | null {
     const state = local.get(step);
-    if (state === undefined) return { status: saved === null ? "none" : "saved", value: saved, message: "" };
-    if (state.status === "error") return { status: "error", value: saved, message: state.message };
-    return { status: state.status, value: state.value, message: "" };
+    const alt = altOf(step);
+    if (state?.status !== "error" && state?.label === "rating" && state.alt === alt && state.value !== undefined) {
+      return state.value as LabelValue;
+    }
+    return savedRating(step, alt);
   }
 
-  function drawRow(step: number): void {
+  /** The first step shown as wrong, or null: steps after it are dimmed (PRM800K phase 2). */
+  function firstError(): number | null {
+    for (let step = 0; step < stepCount(); step++) if (shownRating(step) === -1) return step;
+    return null;
+  }
+
+  function drawRow(step: number, errorAt: number | null): void {
     const row = rows[step];
-    const { status, value, message } = shown(step);
-    const source = model.get("steps")[step];
+    const alt = altOf(step);
+    const alternatives = alternativesAt(step);
+    const source = alternatives[alt] ?? "";
     if (row.source !== source) {
       row.text.replaceChildren(renderMarkdown(source));
       row.source = source;
     }
+    const chosen = saved().choices?.[step];
+    row.alternative.textContent =
+      alternatives.length > 1
+        ? `alternative ${alt + 1} of ${alternatives.length}${chosen === alt ? " · chosen" : ""} (h/l, c to choose)`
+        : "";
+    const value = shownRating(step);
+    const state = local.get(step);
+    const status: Status = state?.status ?? (value === null ? "none" : "saved");
     row.label.textContent = value === null ? "" : `${VALUE_NAMES[value]} (${signed(value)})`;
     row.status.textContent = STATUS_TEXT[status];
+    const message = state?.status === "error" ? state.message : "";
     row.error.textContent = message;
     row.error.hidden = message === "";
+    const flagged = saved().flags?.[step]?.[alt] ?? false;
+    row.marks.textContent = flagged ? "⚑ can't tell" : "";
+    const replacement = saved().replacements?.[step];
+    const note = saved().notes?.[step];
+    const extras = [replacement ? `replacement: ${replacement}` : "", note ? `note: ${note}` : ""];
+    row.extra.textContent = extras.filter(Boolean).join("\n");
     row.li.dataset.status = status;
     row.li.dataset.value = value === null ? "" : String(value);
+    row.li.dataset.flagged = String(flagged);
+    row.li.dataset.alt = String(alt);
+    row.li.classList.toggle("lw-step--after-error", errorAt !== null && step > errorAt);
     const current = step === currentStep();
     row.li.classList.toggle("lw-step--current", current);
     row.li.toggleAttribute("aria-current", current);
+  }
+
+  function drawFinish(errorAt: number | null): void {
+    const reason = saved().finish ?? null;
+    let text = "";
+    if (finishState?.status === "error") text = finishState.message;
+    else if (finishState?.status === "pending") text = "finishing…";
+    else if (reason !== null) text = FINISH_TEXT[reason];
+    else if (errorAt !== null) text = `First error at step ${errorAt + 1}: press E to finish (found_error).`;
+    finishBar.textContent = text;
+    finishBar.hidden = text === "";
+    finishBar.dataset.status = finishState?.status ?? (reason === null ? "none" : "saved");
+    finishBar.dataset.reason = reason ?? "";
   }
 
   // Rows are reused rather than rebuilt so that focus inside the widget survives a redraw.
@@ -131,7 +188,9 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
       list.append(row.li);
     }
     while (rows.length > stepCount()) rows.pop()?.li.remove();
-    rows.forEach((_, step) => drawRow(step));
+    const errorAt = firstError();
+    rows.forEach((_, step) => drawRow(step, errorAt));
+    drawFinish(errorAt);
   }
 
   function moveTo(step: number): void {
@@ -141,42 +200,146 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
     model.save_changes();
   }
 
-  function rate(step: number, value: LabelValue): void {
-    if (step < 0 || step >= stepCount()) return;
-    const event = makeLabelEvent(model.get("item_id"), step, value);
-    local.set(step, { status: "pending", id: event.id, value });
+  /** Sends one event; the time since the previous one is its time on task. */
+  function submit(fields: Omit<LabelEvent, "id" | "t_client" | "duration_ms" | "item">): LabelEvent {
+    const now = performance.now();
+    const event = makeLabelEvent({
+      ...fields,
+      item: model.get("item_id"),
+      duration_ms: Math.round(now - lastActionAt),
+    });
+    lastActionAt = now;
     outbox.submit(event);
-    drawRow(step);
+    return event;
+  }
+
+  function label(step: number, kind: Exclude<LabelKind, "finish">, payload: { value?: number; text?: string }): void {
+    if (step < 0 || step >= stepCount()) return;
+    // A choice is one per step (its value names the alternative); the rest are per alternative.
+    const alt = kind === "choice" ? 0 : altOf(step);
+    const event = submit({ kind: "label", step, alt, label: kind, ...payload });
+    local.set(step, { status: "pending", id: event.id, label: kind, alt, ...payload });
+    draw();
+  }
+
+  function rate(step: number, value: LabelValue): void {
+    label(step, "rating", { value });
     moveTo(step + 1);
   }
 
-  // Only the latest rating of a step decides what it shows; replies to older ones are stale.
+  function undo(step: number): void {
+    const alt = altOf(step);
+    const event = submit({ kind: "undo", step, alt, label: "rating" });
+    // No value: until Python answers with the restored label, the row shows what is saved.
+    local.set(step, { status: "pending", id: event.id, label: "rating", alt });
+    draw();
+  }
+
+  function finish(reason: FinishReason): void {
+    const event = submit({ kind: "label", step: null, alt: 0, label: "finish", text: reason });
+    finishState = { status: "pending", id: event.id, label: "finish", alt: 0, text: reason };
+    draw();
+  }
+
+  function openEditor(step: number, kind: "note" | "replacement"): void {
+    closeEditor();
+    const box = element("textarea", "lw-step__editor", `editor-${step}`);
+    box.placeholder =
+      kind === "note" ? "A note on this step (Enter saves, Esc cancels)" : "The step as it should be (Enter saves, Esc cancels)";
+    box.value = (kind === "note" ? saved().notes?.[step] : saved().replacements?.[step]) ?? "";
+    box.addEventListener("keydown", onEditorKeydown);
+    rows[step].extra.after(box);
+    editor = { step, label: kind, box };
+    box.focus();
+  }
+
+  function closeEditor(): void {
+    if (editor === null) return;
+    editor.box.removeEventListener("keydown", onEditorKeydown);
+    editor.box.remove();
+    editor = null;
+    root.focus({ preventScroll: true });
+  }
+
+  const onEditorKeydown = (ev: KeyboardEvent) => {
+    // The editor's keys are its own: nothing typed here may reach JupyterLab or the key map.
+    ev.stopPropagation();
+    if (editor === null) return;
+    if (ev.key === "Escape") {
+      ev.preventDefault();
+      closeEditor();
+    } else if (ev.key === "Enter" && !ev.shiftKey) {
+      ev.preventDefault();
+      const { step, label: kind, box } = editor;
+      const text = box.value.trim();
+      closeEditor();
+      if (text !== "") label(step, kind, { text });
+    }
+  };
+
+  // Only the latest action on a step decides what it shows; replies to older ones are stale.
   function settle(event: LabelEvent, outcome: Outcome): void {
-    if (event.item !== model.get("item_id") || local.get(event.step)?.id !== event.id) return;
-    local.set(
-      event.step,
-      outcome.ok
-        ? { status: "saved", id: event.id, value: event.value }
-        : { status: "error", id: event.id, message: outcome.message },
-    );
-    drawRow(event.step);
+    if (event.item !== model.get("item_id")) return;
+    const next: LocalState = outcome.ok
+      ? { status: "saved", id: event.id, label: event.label, alt: event.alt, value: event.value, text: event.text }
+      : { status: "error", id: event.id, message: outcome.message };
+    if (event.step === null) {
+      if (finishState?.id === event.id) finishState = next;
+    } else if (local.get(event.step)?.id === event.id) {
+      local.set(event.step, next);
+    }
+    draw();
   }
 
   const outbox = new Outbox({ send: (event) => model.send(event), settle });
 
+  function act(action: Action): void {
+    const step = currentStep();
+    switch (action.kind) {
+      case "move":
+        return moveTo(step + action.delta);
+      case "rate":
+        return rate(step, action.value);
+      case "alternative": {
+        const count = alternativesAt(step).length;
+        shownAlt.set(step, (altOf(step) + action.delta + count) % count);
+        return draw();
+      }
+      case "choose":
+        return label(step, "choice", { value: altOf(step) });
+      case "flag":
+        return label(step, "flag", { value: saved().flags?.[step]?.[altOf(step)] ? 0 : 1 });
+      case "edit":
+        return openEditor(step, action.label);
+      case "undo":
+        return undo(step);
+      case "finish":
+        return finish(action.reason);
+      case "help":
+        help.hidden = !help.hidden;
+        return;
+    }
+  }
+
   const onKeydown = (ev: KeyboardEvent) => {
     const action = keyAction(ev);
-    if (action === null) return;
+    if (action === null) {
+      if (ev.key === "Escape" && !help.hidden) {
+        help.hidden = true;
+        ev.preventDefault();
+        ev.stopPropagation();
+      }
+      return;
+    }
     // JupyterLab handles shortcuts while keydown bubbles, so stopping it here keeps j/k/0
     // from also moving between notebook cells.
     ev.preventDefault();
     ev.stopPropagation();
-    if (action.kind === "move") moveTo(currentStep() + action.delta);
-    else rate(currentStep(), action.value);
+    if (stepCount() > 0 || action.kind === "help") act(action);
   };
 
   const onClick = (ev: MouseEvent) => {
-    if (!(ev.target instanceof Element)) return;
+    if (!(ev.target instanceof Element) || ev.target.closest("textarea") !== null) return;
     const row = ev.target.closest<HTMLElement>(".lw-step");
     if (row === null) return;
     root.focus({ preventScroll: true });
@@ -191,13 +354,17 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
     // jsdom has no scrollIntoView.
     rows[currentStep()]?.li.scrollIntoView?.({ block: "nearest" });
   };
-  const onStepLabels = () => {
-    // Python's step_labels now holds every acked label, so the local bridge is no longer needed.
+  const onSaved = () => {
+    // Python's traits now hold every acked action, so the local bridge is no longer needed.
     for (const [step, state] of local) if (state.status === "saved") local.delete(step);
+    if (finishState?.status === "saved") finishState = null;
     draw();
   };
   const onItem = () => {
     local.clear();
+    shownAlt.clear();
+    finishState = null;
+    closeEditor();
     draw();
   };
   const onCustom = (msg: unknown) => outbox.receive(msg);
@@ -205,7 +372,9 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
   const modelListeners: [string, (msg?: unknown) => void][] = [
     ["change:prompt", draw],
     ["change:steps", draw],
-    ["change:step_labels", onStepLabels],
+    ["change:alternatives", draw],
+    ["change:step_labels", onSaved],
+    ["change:saved", onSaved],
     ["change:cursor", onCursor],
     ["change:item_id", onItem],
     ["msg:custom", onCustom],
@@ -219,6 +388,7 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
     for (const [name, callback] of modelListeners) model.off(name, callback);
     root.removeEventListener("keydown", onKeydown);
     list.removeEventListener("click", onClick);
+    closeEditor();
     outbox.dispose();
   };
 }

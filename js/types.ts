@@ -3,26 +3,76 @@
 /** A step label: -1 wrong, 0 neutral, +1 correct. */
 export type LabelValue = -1 | 0 | 1;
 
+export type FinishReason = "solution" | "found_error" | "bad_problem" | "give_up";
+
+/** The label kinds a step (or, for `finish`, the whole item) can receive. */
+export type LabelKind = "rating" | "flag" | "choice" | "replacement" | "note" | "finish";
+
+/** Everything the store holds for this annotator, as Python lays it out after each commit. */
+export interface SavedState {
+  ratings: (LabelValue | null)[][];
+  flags: boolean[][];
+  choices: (number | null)[];
+  replacements: (string | null)[];
+  notes: (string | null)[];
+  finish: FinishReason | null;
+}
+
 export interface StepLabelerTraits {
   prompt: string;
   steps: string[];
+  /** Every alternative at each step; `alternatives[i][0] === steps[i]`. */
+  alternatives: string[][];
   item_id: string;
-  /** The saved label per step, as the store holds it; only Python writes this. */
+  /** The saved rating of each step's first alternative; only Python writes this. */
   step_labels: (LabelValue | null)[];
+  /** Everything saved; only Python writes this. */
+  saved: Partial<SavedState>;
   /** The current step; JS writes it when the user moves. */
   cursor: number;
 }
 
-/** JS -> Python: one label, identified by an id made in JS so resends are idempotent. */
+/** JS -> Python: one label (or an undo), identified by an id made in JS so resends are idempotent. */
 export interface LabelEvent {
-  kind: "label";
+  kind: "label" | "undo";
   id: string;
   item: string;
-  step: number;
+  /** null for a label of the whole item (`finish`). */
+  step: number | null;
   alt: number;
-  value: LabelValue;
+  label: LabelKind;
+  value?: number;
+  text?: string;
   t_client: number;
+  /** Time on task: since the previous label (or since the widget appeared). */
+  duration_ms: number;
 }
 
 /** Python -> JS: the reply to a `LabelEvent`, matched by its id. */
 export type Reply = { kind: "ack"; id: string } | { kind: "error"; id: string; message: string };
+
+/** Which answer of a pair is better. */
+export type Preference = "a" | "b" | "tie";
+
+/** Mirrors the synced traits of `labwidget.widgets.pair.PairLabeler`. */
+export interface PairLabelerTraits {
+  prompt: string;
+  answer_a: string;
+  answer_b: string;
+  comparison_id: string;
+  /** The saved preference of this annotator, as the store holds it; only Python writes this. */
+  preference: Preference | null;
+  /** 1 better, 2 much better; null for a tie or before any preference. Only Python writes this. */
+  strength: number | null;
+}
+
+/** JS -> Python: one preference; `duration_ms` is the time on task since render or the last one. */
+export interface PreferenceEvent {
+  kind: "preference";
+  id: string;
+  comparison: string;
+  preference: Preference;
+  strength: number | null;
+  t_client: number;
+  duration_ms: number;
+}

@@ -112,10 +112,10 @@ def test_an_unknown_kind_is_answered_with_an_error(labeler: lw.StepLabeler) -> N
 def test_a_failed_write_is_reported_not_acked(
     labeler: lw.StepLabeler, store: lw.Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken_disk(**_: Any) -> bool:
+    def broken_disk(*_: Any, **__: Any) -> bool:
         raise OSError("disk I/O error")
 
-    monkeypatch.setattr(store, "record_label", broken_disk)
+    monkeypatch.setattr(store, "record", broken_disk)
     event_id = send_label(labeler, 0, 1)
     assert replies(labeler) == [
         {"kind": "error", "id": event_id, "message": "not saved: OSError: disk I/O error"}

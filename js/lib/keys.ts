@@ -1,24 +1,50 @@
-import type { LabelValue } from "../types";
+import type { FinishReason, LabelValue } from "../types";
 
-export type Action = { kind: "move"; delta: -1 | 1 } | { kind: "rate"; value: LabelValue };
+export type Action =
+  | { kind: "move"; delta: -1 | 1 }
+  | { kind: "rate"; value: LabelValue }
+  | { kind: "alternative"; delta: -1 | 1 }
+  | { kind: "choose" }
+  | { kind: "flag" }
+  | { kind: "edit"; label: "note" | "replacement" }
+  | { kind: "undo" }
+  | { kind: "finish"; reason: FinishReason }
+  | { kind: "help" };
 
-const KEY_MAP = new Map<string, Action>([
-  ["j", { kind: "move", delta: 1 }],
-  ["ArrowDown", { kind: "move", delta: 1 }],
-  ["k", { kind: "move", delta: -1 }],
-  ["ArrowUp", { kind: "move", delta: -1 }],
-  ["1", { kind: "rate", value: -1 }],
-  ["2", { kind: "rate", value: 0 }],
-  ["3", { kind: "rate", value: 1 }],
-  ["-", { kind: "rate", value: -1 }],
-  ["0", { kind: "rate", value: 0 }],
-  ["+", { kind: "rate", value: 1 }],
-  ["=", { kind: "rate", value: 1 }],
-]);
+/** Every key, with what it does, in the order the help overlay lists them. */
+export const KEYS: [string, Action, string][] = [
+  ["j", { kind: "move", delta: 1 }, "next step"],
+  ["ArrowDown", { kind: "move", delta: 1 }, "next step"],
+  ["k", { kind: "move", delta: -1 }, "previous step"],
+  ["ArrowUp", { kind: "move", delta: -1 }, "previous step"],
+  ["3", { kind: "rate", value: 1 }, "correct (+1)"],
+  ["+", { kind: "rate", value: 1 }, "correct (+1)"],
+  ["=", { kind: "rate", value: 1 }, "correct (+1)"],
+  ["2", { kind: "rate", value: 0 }, "neutral (0)"],
+  ["0", { kind: "rate", value: 0 }, "neutral (0)"],
+  ["1", { kind: "rate", value: -1 }, "wrong (−1)"],
+  ["-", { kind: "rate", value: -1 }, "wrong (−1)"],
+  ["f", { kind: "flag" }, "flag / unflag: can't tell"],
+  ["l", { kind: "alternative", delta: 1 }, "next alternative of this step"],
+  ["ArrowRight", { kind: "alternative", delta: 1 }, "next alternative of this step"],
+  ["h", { kind: "alternative", delta: -1 }, "previous alternative of this step"],
+  ["ArrowLeft", { kind: "alternative", delta: -1 }, "previous alternative of this step"],
+  ["c", { kind: "choose" }, "choose this alternative to continue the solution"],
+  ["r", { kind: "edit", label: "replacement" }, "write a replacement step"],
+  ["n", { kind: "edit", label: "note" }, "write a note on this step"],
+  ["u", { kind: "undo" }, "undo this step's last rating"],
+  ["S", { kind: "finish", reason: "solution" }, "finish: the solution is right"],
+  ["E", { kind: "finish", reason: "found_error" }, "finish: found the first error"],
+  ["B", { kind: "finish", reason: "bad_problem" }, "finish: bad problem"],
+  ["G", { kind: "finish", reason: "give_up" }, "finish: give up"],
+  ["?", { kind: "help" }, "show / hide these keys"],
+];
 
-/** One line that tells the user the key map; shown under the steps. */
+const KEY_MAP = new Map<string, Action>(KEYS.map(([key, action]) => [key, action]));
+
+/** One line that tells the user the main keys; `?` shows the rest. */
 export const KEY_HINT =
-  "j/↓ next · k/↑ previous · 1 or - wrong · 2 or 0 neutral · 3 or + correct · click a step to select it";
+  "j/k move · 3 correct · 2 neutral · 1 wrong · f flag · u undo · E finish at first error · ? all keys";
 
 const TEXT_ENTRY = 'input, textarea, select, [contenteditable]:not([contenteditable="false"])';
 
@@ -29,8 +55,8 @@ function isTextEntry(target: EventTarget | null): boolean {
 /**
  * The widget action for a keydown, or null when the widget must leave the key alone.
  *
- * Shift is allowed because `+` needs it on most layouts; ctrl/meta/alt chords belong to the
- * browser and JupyterLab, and keys typed into text fields belong to those fields.
+ * Shift is allowed because `+`, `?` and the finish keys need it; ctrl/meta/alt chords belong
+ * to the browser and JupyterLab, and keys typed into text fields belong to those fields.
  */
 export function keyAction(ev: KeyboardEvent): Action | null {
   if (ev.ctrlKey || ev.metaKey || ev.altKey || ev.isComposing) return null;

@@ -1,4 +1,4 @@
-import type { LabelEvent, LabelValue, Reply } from "../types";
+import type { LabelEvent, Reply } from "../types";
 
 /** How long to wait for an ack before sending the same event again. */
 export const ACK_TIMEOUT_MS = 3000;
@@ -21,16 +21,9 @@ export function newEventId(): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
-export function makeLabelEvent(item: string, step: number, value: LabelValue): LabelEvent {
-  return {
-    kind: "label",
-    id: newEventId(),
-    item,
-    step,
-    alt: 0,
-    value,
-    t_client: performance.timeOrigin + performance.now(),
-  };
+/** An event with a fresh id and the client's clock (epoch ms), ready for an `Outbox`. */
+export function makeLabelEvent(fields: Omit<LabelEvent, "id" | "t_client">): LabelEvent {
+  return { ...fields, id: newEventId(), t_client: performance.timeOrigin + performance.now() };
 }
 
 /** The reply in a custom message from Python, or null when the message is not a reply. */
@@ -47,14 +40,19 @@ export function parseReply(msg: unknown): Reply | null {
 
 export type Outcome = { ok: true } | { ok: false; message: string };
 
-export interface OutboxHooks {
-  send(event: LabelEvent): void;
-  /** Called once per reply (or give-up) for an event this outbox sent. */
-  settle(event: LabelEvent, outcome: Outcome): void;
+/** What an outbox can send: any message with the id its reply will carry. */
+export interface Identified {
+  id: string;
 }
 
-interface Entry {
-  event: LabelEvent;
+export interface OutboxHooks<E extends Identified = LabelEvent> {
+  send(event: E): void;
+  /** Called once per reply (or give-up) for an event this outbox sent. */
+  settle(event: E, outcome: Outcome): void;
+}
+
+interface Entry<E> {
+  event: E;
   resends: number;
   timer: ReturnType<typeof setTimeout> | undefined;
 }
@@ -66,16 +64,16 @@ interface Entry {
  * once, so resending is safe. After `MAX_RESENDS` the event is settled as not saved, but it is
  * kept so that a late ack still marks it saved: the label did reach the store.
  */
-export class Outbox {
-  readonly #hooks: OutboxHooks;
-  readonly #entries = new Map<string, Entry>();
+export class Outbox<E extends Identified = LabelEvent> {
+  readonly #hooks: OutboxHooks<E>;
+  readonly #entries = new Map<string, Entry<E>>();
 
-  constructor(hooks: OutboxHooks) {
+  constructor(hooks: OutboxHooks<E>) {
     this.#hooks = hooks;
   }
 
-  submit(event: LabelEvent): void {
-    const entry: Entry = { event, resends: 0, timer: undefined };
+  submit(event: E): void {
+    const entry: Entry<E> = { event, resends: 0, timer: undefined };
     this.#entries.set(event.id, entry);
     this.#hooks.send(event);
     this.#arm(entry);
@@ -97,7 +95,7 @@ export class Outbox {
     this.#entries.clear();
   }
 
-  #arm(entry: Entry): void {
+  #arm(entry: Entry<E>): void {
     entry.timer = setTimeout(() => {
       if (entry.resends < MAX_RESENDS) {
         entry.resends += 1;

@@ -30,6 +30,20 @@ describe("keyAction", () => {
     ["0", { kind: "rate", value: 0 }],
     ["+", { kind: "rate", value: 1 }],
     ["=", { kind: "rate", value: 1 }],
+    ["f", { kind: "flag" }],
+    ["l", { kind: "alternative", delta: 1 }],
+    ["ArrowRight", { kind: "alternative", delta: 1 }],
+    ["h", { kind: "alternative", delta: -1 }],
+    ["ArrowLeft", { kind: "alternative", delta: -1 }],
+    ["c", { kind: "choose" }],
+    ["r", { kind: "edit", label: "replacement" }],
+    ["n", { kind: "edit", label: "note" }],
+    ["u", { kind: "undo" }],
+    ["S", { kind: "finish", reason: "solution" }],
+    ["E", { kind: "finish", reason: "found_error" }],
+    ["B", { kind: "finish", reason: "bad_problem" }],
+    ["G", { kind: "finish", reason: "give_up" }],
+    ["?", { kind: "help" }],
   ])("%s -> %o", (key, action) => {
     expect(keyAction(keydown(key))).toEqual(action);
   });
@@ -44,7 +58,7 @@ describe("keyAction", () => {
     }
   });
 
-  test.each(["J", "K", "4", "9", "x", "a", "Enter", " ", "Escape", "Tab", "ArrowLeft", "_"])(
+  test.each(["J", "K", "4", "9", "x", "a", "s", "e", "Enter", " ", "Escape", "Tab", "_"])(
     "unknown key %j -> null",
     (key) => {
       expect(keyAction(keydown(key))).toBeNull();

@@ -16,13 +16,13 @@ const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f
 describe("events", () => {
   test("a label event carries the item, step, value and a fresh uuid", () => {
     const before = performance.timeOrigin + performance.now();
-    const event = makeLabelEvent("item-7", 2, -1);
+    const event = makeLabelEvent({ kind: "label", item: "item-7", step: 2, alt: 0, label: "rating", value: -1, duration_ms: 0 });
     const after = performance.timeOrigin + performance.now();
     expect(event).toMatchObject({ kind: "label", item: "item-7", step: 2, alt: 0, value: -1 });
     expect(event.id).toMatch(UUID_V4);
     expect(event.t_client).toBeGreaterThanOrEqual(before);
     expect(event.t_client).toBeLessThanOrEqual(after);
-    expect(makeLabelEvent("item-7", 2, -1).id).not.toBe(event.id);
+    expect(makeLabelEvent({ kind: "label", item: "item-7", step: 2, alt: 0, label: "rating", value: -1, duration_ms: 0 }).id).not.toBe(event.id);
   });
 
   test("ids are still uuids where crypto.randomUUID is missing (plain http)", () => {
@@ -72,7 +72,7 @@ describe("Outbox", () => {
   });
 
   test("an ack settles the event once and stops the resends", () => {
-    const event = makeLabelEvent("item", 0, 1);
+    const event = makeLabelEvent({ kind: "label", item: "item", step: 0, alt: 0, label: "rating", value: 1, duration_ms: 0 });
     outbox.submit(event);
     expect(sent).toEqual([event]);
     outbox.receive({ kind: "ack", id: event.id });
@@ -84,7 +84,7 @@ describe("Outbox", () => {
   });
 
   test("an error settles the event with the kernel's message", () => {
-    const event = makeLabelEvent("item", 0, 1);
+    const event = makeLabelEvent({ kind: "label", item: "item", step: 0, alt: 0, label: "rating", value: 1, duration_ms: 0 });
     outbox.submit(event);
     outbox.receive({ kind: "error", id: event.id, message: "unknown item" });
     expect(settled).toEqual([[event, { ok: false, message: "unknown item" }]]);
@@ -92,7 +92,7 @@ describe("Outbox", () => {
   });
 
   test("replies for unknown ids and other kinds are ignored", () => {
-    const event = makeLabelEvent("item", 0, 1);
+    const event = makeLabelEvent({ kind: "label", item: "item", step: 0, alt: 0, label: "rating", value: 1, duration_ms: 0 });
     outbox.submit(event);
     outbox.receive({ kind: "ack", id: "someone-else" });
     outbox.receive({ kind: "progress", id: event.id });
@@ -102,7 +102,7 @@ describe("Outbox", () => {
   });
 
   test("an unanswered event is re-sent unchanged, then reported as not saved", () => {
-    const event = makeLabelEvent("item", 0, 1);
+    const event = makeLabelEvent({ kind: "label", item: "item", step: 0, alt: 0, label: "rating", value: 1, duration_ms: 0 });
     outbox.submit(event);
     for (let resend = 1; resend <= MAX_RESENDS; resend++) {
       vi.advanceTimersByTime(ACK_TIMEOUT_MS - 1);
@@ -119,7 +119,7 @@ describe("Outbox", () => {
   });
 
   test("a late ack after giving up still settles the event as saved", () => {
-    const event = makeLabelEvent("item", 0, 1);
+    const event = makeLabelEvent({ kind: "label", item: "item", step: 0, alt: 0, label: "rating", value: 1, duration_ms: 0 });
     outbox.submit(event);
     vi.advanceTimersByTime((MAX_RESENDS + 1) * ACK_TIMEOUT_MS);
     outbox.receive({ kind: "ack", id: event.id });
@@ -127,8 +127,8 @@ describe("Outbox", () => {
   });
 
   test("dispose clears every timer and ignores later replies", () => {
-    const first = makeLabelEvent("item", 0, 1);
-    const second = makeLabelEvent("item", 1, 0);
+    const first = makeLabelEvent({ kind: "label", item: "item", step: 0, alt: 0, label: "rating", value: 1, duration_ms: 0 });
+    const second = makeLabelEvent({ kind: "label", item: "item", step: 1, alt: 0, label: "rating", value: 0, duration_ms: 0 });
     outbox.submit(first);
     outbox.submit(second);
     expect(vi.getTimerCount()).toBe(2);

@@ -13,11 +13,14 @@ afterEach(() => {
 });
 
 function mount(traits: Partial<StepLabelerTraits> = {}) {
+  const steps = traits.steps ?? ["2 * 3 = 6", "2 + 6 = 8", "The answer is 8."];
   const model = createFakeModel<StepLabelerTraits>({
     prompt: "What is 2 + 2 * 3?",
-    steps: ["2 * 3 = 6", "2 + 6 = 8", "The answer is 8."],
+    steps,
+    alternatives: steps.map((text) => [text]),
     item_id: "item-1",
-    step_labels: [null, null, null],
+    step_labels: steps.map(() => null),
+    saved: {},
     cursor: 0,
     ...traits,
   });
@@ -52,7 +55,7 @@ describe("rendering", () => {
     expect(row(0).textContent).toContain("2 * 3 = 6");
     expect(row(2).textContent).toContain("3.");
     expect(row(2).textContent).toContain("The answer is 8.");
-    expect(byTestId("key-hint").textContent).toMatch(/j.*k.*1.*2.*3/);
+    expect(byTestId("key-hint").textContent).toMatch(/j\/k.*3.*2.*1.*\?/);
     expect(root.tabIndex).toBe(0);
     expect(root.getAttribute("data-lm-suppress-shortcuts")).toBe("true");
   });
@@ -199,8 +202,10 @@ describe("labels", () => {
       item: "item-1",
       step: 0,
       alt: 0,
+      label: "rating",
       value: 1,
       t_client: expect.any(Number),
+      duration_ms: expect.any(Number),
     });
     expect(rowState(row(0))).toEqual({ status: "pending", value: "1" });
     expect(row(0).textContent).toContain("saving…");
@@ -334,5 +339,158 @@ describe("cleanup", () => {
     expect(ev.defaultPrevented).toBe(false);
     expect(model.get("cursor")).toBe(1);
     expect(labelsSent()).toHaveLength(1);
+  });
+});
+
+describe("PRM800K labeling", () => {
+  const ack = (model: ReturnType<typeof mount>["model"], event: LabelEvent) =>
+    model.emit("msg:custom", { kind: "ack", id: event.id }, []);
+
+  test("f flags the current step, and again unflags what Python saved", () => {
+    const { model, root, row, labelsSent } = mount();
+    press(root, "f");
+    expect(labelsSent()[0]).toMatchObject({ kind: "label", label: "flag", step: 0, alt: 0, value: 1 });
+    expect(row(0).dataset.status).toBe("pending");
+    model.kernelSet("saved", { flags: [[true], [false], [false]] });
+    ack(model, labelsSent()[0]);
+    expect(row(0).dataset.flagged).toBe("true");
+    expect(row(0).textContent).toContain("can't tell");
+    press(root, "f");
+    expect(labelsSent()[1]).toMatchObject({ label: "flag", step: 0, value: 0 });
+  });
+
+  test("h/l show the other alternatives of a step; ratings and c apply to the one shown", () => {
+    const { root, row, labelsSent } = mount({
+      steps: ["a", "b0"],
+      alternatives: [["a"], ["b0", "b1", "b2"]],
+    });
+    press(root, "l");
+    expect(row(0).dataset.alt).toBe("0");
+    press(root, "j");
+    press(root, "l");
+    press(root, "l");
+    expect(row(1).dataset.alt).toBe("2");
+    expect(row(1).querySelector(".lw-step__text")?.textContent?.trim()).toBe("b2");
+    expect(row(1).textContent).toContain("alternative 3 of 3");
+    press(root, "h");
+    press(root, "c");
+    expect(labelsSent().at(-1)).toMatchObject({ label: "choice", step: 1, alt: 0, value: 1 });
+    press(root, "1");
+    expect(labelsSent().at(-1)).toMatchObject({ label: "rating", step: 1, alt: 1, value: -1 });
+  });
+
+  test.each([
+    ["n", "note"],
+    ["r", "replacement"],
+  ] as const)("%s opens an editor: Enter saves a %s, and its keys never reach the key map", (key, kind) => {
+    const { el, root, byTestId, labelsSent } = mount();
+    let leaked = 0;
+    el.addEventListener("keydown", () => leaked++);
+    press(root, key);
+    const box = byTestId("editor-0") as HTMLTextAreaElement;
+    expect(document.activeElement).toBe(box);
+    box.value = "  check the sign  ";
+    press(box, "3");
+    press(box, "j");
+    press(box, "Enter");
+    expect(leaked).toBe(0);
+    expect(labelsSent()).toHaveLength(1);
+    expect(labelsSent()[0]).toMatchObject({ label: kind, step: 0, text: "check the sign" });
+    expect(el.querySelector("textarea")).toBeNull();
+    expect(document.activeElement).toBe(root);
+  });
+
+  test("Escape closes an editor without saving", () => {
+    const { el, root, byTestId, labelsSent } = mount();
+    press(root, "n");
+    (byTestId("editor-0") as HTMLTextAreaElement).value = "draft";
+    press(byTestId("editor-0"), "Escape");
+    expect(el.querySelector("textarea")).toBeNull();
+    expect(labelsSent()).toHaveLength(0);
+  });
+
+  test("u sends an undo for the current step; the row shows what Python restores", () => {
+    const { model, root, row, labelsSent } = mount({ step_labels: [-1, null, null] });
+    press(root, "u");
+    const [undo] = labelsSent();
+    expect(undo).toMatchObject({ kind: "undo", step: 0, alt: 0, label: "rating" });
+    expect(rowState(row(0))).toEqual({ status: "pending", value: "-1" });
+    model.kernelSet("step_labels", [1, null, null]);
+    ack(model, undo);
+    expect(rowState(row(0))).toEqual({ status: "saved", value: "1" });
+  });
+
+  test("after the first wrong step the rest dim, and E finishes with found_error", () => {
+    const { model, root, row, byTestId, labelsSent } = mount();
+    press(root, "3");
+    press(root, "1");
+    expect(row(2).classList.contains("lw-step--after-error")).toBe(true);
+    expect(row(1).classList.contains("lw-step--after-error")).toBe(false);
+    expect(byTestId("finish-bar").textContent).toContain("First error at step 2");
+    press(root, "E");
+    const finish = labelsSent().at(-1) as LabelEvent;
+    expect(finish).toMatchObject({ label: "finish", step: null, text: "found_error" });
+    expect(byTestId("finish-bar").dataset.status).toBe("pending");
+    model.kernelSet("saved", { finish: "found_error" });
+    ack(model, finish);
+    expect(byTestId("finish-bar").dataset.status).toBe("saved");
+    expect(byTestId("finish-bar").dataset.reason).toBe("found_error");
+  });
+
+  test.each([
+    ["S", "solution"],
+    ["B", "bad_problem"],
+    ["G", "give_up"],
+  ])("%s finishes the item as %s", (key, reason) => {
+    const { root, labelsSent } = mount();
+    press(root, key, { shiftKey: true });
+    expect(labelsSent()[0]).toMatchObject({ label: "finish", text: reason });
+  });
+
+  test("a refused finish shows its error in the finish bar", () => {
+    const { model, root, byTestId, labelsSent } = mount();
+    press(root, "S", { shiftKey: true });
+    model.emit("msg:custom", { kind: "error", id: labelsSent()[0].id, message: "not saved: nope" }, []);
+    expect(byTestId("finish-bar").textContent).toBe("not saved: nope");
+    expect(byTestId("finish-bar").dataset.status).toBe("error");
+  });
+
+  test("? toggles the key help, and Escape closes it", () => {
+    const { root, byTestId } = mount();
+    const help = byTestId("key-help");
+    expect(help.hidden).toBe(true);
+    press(root, "?", { shiftKey: true });
+    expect(help.hidden).toBe(false);
+    expect(help.textContent).toContain("finish: found the first error");
+    const escape = press(root, "Escape");
+    expect(help.hidden).toBe(true);
+    expect(escape.defaultPrevented).toBe(true);
+    expect(press(root, "Escape").defaultPrevented).toBe(false);
+  });
+
+  test("each label carries the time since the previous one", () => {
+    let now = 1_000;
+    const spy = vi.spyOn(performance, "now").mockImplementation(() => now);
+    try {
+      const { root, labelsSent } = mount();
+      now += 2_500;
+      press(root, "3");
+      now += 400;
+      press(root, "2");
+      expect(labelsSent().map((e) => e.duration_ms)).toEqual([2_500, 400]);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  test("cleanup with an editor open removes it and its listener", () => {
+    const { el, root, cleanup, labelsSent } = mount();
+    press(root, "n");
+    const box = el.querySelector("textarea") as HTMLTextAreaElement;
+    cleanup();
+    expect(el.querySelector("textarea")).toBeNull();
+    box.value = "late";
+    press(box, "Enter");
+    expect(labelsSent()).toHaveLength(0);
   });
 });

@@ -44,6 +44,7 @@ from labwidget.store.schema import (
 __all__ = [
     "Batch",
     "LabelError",
+    "StepSpec",
     "Store",
     "StoreError",
     "clean_text",

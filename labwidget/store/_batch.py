@@ -152,6 +152,10 @@ class Batch:
             raise LabelError(f"item {item!r} has no step {step} (alternative {alt})")
         if kind == "choice" and step is not None and value is not None and value >= shape[step]:
             raise LabelError(f"step {step} of item {item!r} has no alternative {value}")
+        if kind == "choice" and alt != 0:
+            raise LabelError(
+                "a choice is one per step: record it at alt 0, its value names the alternative"
+            )
         event_id = event_id or new_event_id()
         if not 0 < len(event_id) <= 64:
             raise LabelError("an event id must be 1 to 64 characters")

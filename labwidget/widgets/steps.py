@@ -1,4 +1,4 @@
-"""StepLabeler: a prompt and its numbered steps, each rated wrong / neutral / correct by key."""
+"""StepLabeler: a prompt and its numbered steps, labeled PRM800K-style from the keyboard."""
 
 from __future__ import annotations
 
@@ -7,24 +7,60 @@ from typing import Any
 
 import traitlets
 
-from labwidget.store import Store, clean_text
+from labwidget.store import StepSpec, Store, clean_text
+from labwidget.store._events import alternatives_of
 from labwidget.widgets._base import STATIC, Handler, LabWidget
+
+# Label kinds the page may send for a step (``finish`` is for the whole item).
+STEP_KINDS = ("rating", "flag", "choice", "replacement", "note")
+
+
+def saved_state(store: Store, item: str, shape: list[int]) -> dict[str, Any]:
+    """What this annotator has committed on ``item``, laid out per step and alternative."""
+    ratings: list[list[int | None]] = [[None] * n for n in shape]
+    flags: list[list[bool]] = [[False] * n for n in shape]
+    state: dict[str, Any] = {
+        "ratings": ratings,
+        "flags": flags,
+        "choices": [None] * len(shape),
+        "replacements": [None] * len(shape),
+        "notes": [None] * len(shape),
+        "finish": None,
+    }
+    for label in store.labels(item=item, annotator=store.annotator, kind=None):
+        step, alt, kind = label["step"], label["alt"], label["kind"]
+        if kind == "finish":
+            state["finish"] = label["text"]
+        elif step is None or not 0 <= step < len(shape) or not 0 <= alt < shape[step]:
+            continue
+        elif kind == "rating":
+            ratings[step][alt] = label["value"]
+        elif kind == "flag":
+            flags[step][alt] = True
+        elif kind == "choice":
+            state["choices"][step] = label["value"]
+        elif kind in ("replacement", "note"):
+            state[f"{kind}s"][step] = label["text"]
+    return state
 
 
 class StepLabeler(LabWidget):
     """Label each step of a model's output −1 / 0 / +1 (PRM800K) from the keyboard.
 
-    Keys, while the widget has focus: ``j``/``k`` or ↓/↑ move; ``1``/``2``/``3`` (or
-    ``-``/``0``/``+``) rate the current step wrong / neutral / correct.
+    Keys, while the widget has focus (``?`` shows them all): ``j``/``k`` or ↓/↑ move;
+    ``1``/``2``/``3`` (or ``-``/``0``/``+``) rate the current step wrong / neutral / correct;
+    ``f`` flags it as "can't tell"; ``h``/``l`` show its other alternatives and ``c`` chooses
+    one; ``r`` writes a replacement step, ``n`` a note; ``u`` undoes; ``S``/``E``/``B``/``G``
+    finish the item as solution / found_error / bad_problem / give_up.
 
     Args:
         prompt: the question or prompt the steps answer.
-        steps: the model's output split into steps.
+        steps: the model's output split into steps; a step may be a list of alternative
+            completions (PRM800K), the first being the one on the model's own path.
         store: where labels are committed; re-adding the same prompt and steps reuses the item.
         dataset: the dataset the item belongs to in the store.
         meta: any JSON-able facts about the output (model, checkpoint, generation settings).
         source: where the output came from, for the store's records.
-
     """
 
     _esm = STATIC / "steps.js"
@@ -32,18 +68,27 @@ class StepLabeler(LabWidget):
 
     # Inputs, set from Python.
     prompt = traitlets.Unicode("", help="The prompt the steps answer.").tag(sync=True)
-    steps = traitlets.List(traitlets.Unicode(), help="The steps to label, in order.").tag(sync=True)
+    steps = traitlets.List(traitlets.Unicode(), help="Each step's first alternative.").tag(
+        sync=True
+    )
+    alternatives = traitlets.List(
+        traitlets.List(traitlets.Unicode()), help="Every alternative at each step."
+    ).tag(sync=True)
     item_id = traitlets.Unicode("", help="The item's content-hash id in the store.").tag(sync=True)
-    # Captured outputs: the saved rating per step (None where unrated) and the current step.
+    # Captured outputs, written by Python after each commit, and the step the keyboard is on.
     step_labels = traitlets.List(
         traitlets.Int(allow_none=True), help="The committed rating of each step: -1, 0, 1 or None."
+    ).tag(sync=True)
+    saved = traitlets.Dict(
+        help="Everything committed: ratings and flags per alternative, choices, replacements, "
+        "notes per step, and the finish reason."
     ).tag(sync=True)
     cursor = traitlets.Int(0, help="The step the keyboard acts on.").tag(sync=True)
 
     def __init__(
         self,
         prompt: str = "",
-        steps: Sequence[str] = (),
+        steps: Sequence[StepSpec] = (),
         *,
         store: Store,
         dataset: str = "default",
@@ -51,34 +96,81 @@ class StepLabeler(LabWidget):
         source: str | None = None,
     ) -> None:
         prompt = clean_text(prompt)
-        step_texts = [clean_text(text) for text in steps]
-        new_id = store.add_item(prompt, step_texts, dataset=dataset, meta=meta, source=source)
+        positions = alternatives_of(steps)
+        new_id = store.add_item(prompt, positions, dataset=dataset, meta=meta, source=source)
         super().__init__(
             store=store,
             prompt=prompt,
-            steps=step_texts,
+            steps=[texts[0] for texts in positions],
+            alternatives=positions,
             item_id=new_id,
-            step_labels=store.step_ratings(new_id),
         )
+        self._refresh()
+
+    def _refresh(self) -> None:
+        self.saved = saved_state(self.store, self.item_id, [len(a) for a in self.alternatives])
+        self.step_labels = [ratings[0] for ratings in self.saved["ratings"]]
 
     def _handlers(self) -> dict[str, Handler]:
-        return {"label": self._on_label}
+        return {"label": self._on_label, "undo": self._on_undo}
 
-    def _on_label(self, event: dict[str, Any]) -> None:
+    def _step_of(self, event: dict[str, Any]) -> tuple[int, int]:
         if event.get("item") != self.item_id:
             raise ValueError(f"the event is for item {event.get('item')!r}, not {self.item_id!r}")
-        step = event["step"]
+        step, alt = event["step"], event.get("alt", 0)
         if isinstance(step, bool) or not isinstance(step, int) or not 0 <= step < len(self.steps):
             raise ValueError(f"there is no step {step!r}")
-        if event["value"] is None:
-            raise ValueError("a step rating must be -1, 0 or +1, not None")
-        client_time = event.get("t_client")
-        self.store.record_label(
-            event_id=str(event["id"]),
+        if isinstance(alt, bool) or not isinstance(alt, int):
+            raise ValueError(f"there is no alternative {alt!r}")
+        return step, alt
+
+    def _on_label(self, event: dict[str, Any]) -> None:
+        kind = event.get("label", "rating")
+        timing: dict[str, Any] = {
+            "event_id": str(event["id"]),
+            "duration_ms": _whole(event.get("duration_ms")),
+            "client_time": _number(event.get("t_client")),
+        }
+        if kind == "finish":
+            if event.get("item") != self.item_id:
+                raise ValueError(f"the event is for item {event.get('item')!r}")
+            self.store.finish(item=self.item_id, reason=str(event.get("text")), **timing)
+        elif kind in STEP_KINDS:
+            step, alt = self._step_of(event)
+            if kind == "rating" and event.get("value") is None:
+                raise ValueError("a step rating must be -1, 0 or +1, not None")
+            self.store.record(
+                kind,
+                item=self.item_id,
+                step=step,
+                alt=alt,
+                value=event.get("value"),
+                text=event.get("text"),
+                **timing,
+            )
+        else:
+            raise ValueError(f"unknown label kind {kind!r}")
+        self._refresh()
+
+    def _on_undo(self, event: dict[str, Any]) -> None:
+        step, alt = self._step_of(event)
+        self.store.undo(
             item=self.item_id,
             step=step,
-            alt=0,
-            value=event["value"],
-            client_time=float(client_time) if isinstance(client_time, (int, float)) else None,
+            alt=alt,
+            kind=event.get("label", "rating"),
+            event_id=str(event["id"]),
         )
-        self.step_labels = self.store.step_ratings(self.item_id)
+        self._refresh()
+
+
+def _number(value: Any) -> float | None:
+    """A finite JSON number as a float, anything else as None (client clocks are advisory)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+        return None
+    return float(value)
+
+
+def _whole(value: Any) -> int | None:
+    number = _number(value)
+    return None if number is None or number < 0 or number > 2**31 - 1 else int(number)

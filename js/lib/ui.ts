@@ -1,0 +1,37 @@
+import { KEYS } from "./keys";
+
+/** A new element with a class and, for tests and screen readers alike, a stable test id. */
+export function element<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  className: string,
+  testId?: string,
+): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  node.className = className;
+  if (testId !== undefined) node.dataset.testid = testId;
+  return node;
+}
+
+const KEY_NAMES: Record<string, string> = { ArrowDown: "↓", ArrowUp: "↑", ArrowLeft: "←", ArrowRight: "→" };
+
+/** The `?` overlay: every key and what it does, grouped by action, hidden until asked for. */
+export function helpOverlay(): HTMLDivElement {
+  const overlay = element("div", "lw-help", "key-help");
+  overlay.hidden = true;
+  overlay.setAttribute("role", "dialog");
+  overlay.setAttribute("aria-label", "Keyboard shortcuts");
+  const title = element("div", "lw-help__title");
+  title.textContent = "Keys (Esc or ? closes)";
+  const table = element("dl", "lw-help__keys");
+  const byMeaning = new Map<string, string[]>();
+  for (const [key, , meaning] of KEYS) byMeaning.set(meaning, [...(byMeaning.get(meaning) ?? []), KEY_NAMES[key] ?? key]);
+  for (const [meaning, keys] of byMeaning) {
+    const term = element("dt", "lw-help__key");
+    term.textContent = keys.join(" ");
+    const description = element("dd", "lw-help__meaning");
+    description.textContent = meaning;
+    table.append(term, description);
+  }
+  overlay.append(title, table);
+  return overlay;
+}

@@ -1,0 +1,111 @@
+"""PRM800K labeling through the widget's messages: flags, alternatives, replacements, notes,
+finish reasons, undo and time on task — committed, acked, and reflected in ``saved``."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+import labwidget as lw
+from tests.test_widget_protocol import browser_message, replies
+
+
+def send(widget: lw.StepLabeler, kind: str = "label", **fields: Any) -> str:
+    event_id = str(uuid.uuid4())
+    event = {"kind": kind, "id": event_id, "item": widget.item_id, "t_client": 1.7e12, **fields}
+    widget._handle_msg(browser_message("custom", content=event))
+    return event_id
+
+
+@pytest.fixture
+def labeler(store: lw.Store) -> lw.StepLabeler:
+    return lw.StepLabeler(
+        prompt="Solve x + 1 = 3.",
+        steps=["Subtract 1.", ["x = 3", "x = 2", "x = 1"], "Done."],
+        store=store,
+    )
+
+
+def test_alternatives_reach_the_page(labeler: lw.StepLabeler) -> None:
+    assert labeler.steps == ["Subtract 1.", "x = 3", "Done."]
+    assert labeler.alternatives == [["Subtract 1."], ["x = 3", "x = 2", "x = 1"], ["Done."]]
+    assert labeler.saved["ratings"] == [[None], [None, None, None], [None]]
+
+
+def test_a_full_prm800k_pass(labeler: lw.StepLabeler, store: lw.Store) -> None:
+    sent = [
+        send(labeler, step=0, alt=0, label="rating", value=1, duration_ms=1200),
+        send(labeler, step=1, alt=0, label="rating", value=-1, duration_ms=800),
+        send(labeler, step=1, alt=1, label="rating", value=1, duration_ms=500),
+        send(labeler, step=1, alt=0, label="choice", value=1),
+        send(labeler, step=1, alt=2, label="flag", value=1),
+        send(labeler, step=2, alt=0, label="replacement", text="So x = 2."),
+        send(labeler, step=0, alt=0, label="note", text="fine"),
+        send(labeler, label="finish", text="found_error", duration_ms=9000),
+    ]
+    assert replies(labeler) == [{"kind": "ack", "id": i} for i in sent]
+    assert labeler.saved == {
+        "ratings": [[1], [-1, 1, None], [None]],
+        "flags": [[False], [False, False, True], [False]],
+        "choices": [None, 1, None],
+        "replacements": [None, None, "So x = 2."],
+        "notes": ["fine", None, None],
+        "finish": "found_error",
+    }
+    assert labeler.step_labels == [1, -1, None]
+    durations = {(e["kind"], e["step"], e["alt"]): e["duration_ms"] for e in store.events()}
+    assert durations[("rating", 0, 0)] == 1200
+    assert durations[("finish", None, 0)] == 9000
+
+
+def test_undo_is_a_new_event_and_updates_the_page(labeler: lw.StepLabeler, store: lw.Store) -> None:
+    send(labeler, step=0, label="rating", value=1)
+    send(labeler, step=0, label="rating", value=-1)
+    undo_id = send(labeler, "undo", step=0, alt=0)
+    assert replies(labeler)[-1] == {"kind": "ack", "id": undo_id}
+    assert labeler.step_labels == [1, None, None]
+    assert [e["value"] for e in store.events()] == [1, -1, 1]
+
+
+def test_undo_with_nothing_to_undo_is_an_error(labeler: lw.StepLabeler) -> None:
+    event_id = send(labeler, "undo", step=2, alt=0)
+    assert replies(labeler) == [
+        {
+            "kind": "error",
+            "id": event_id,
+            "message": f"not saved: nothing to undo at step 2 of item {labeler.item_id!r}",
+        }
+    ]
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"step": 1, "alt": 3, "label": "rating", "value": 1}, "has no step 1 (alternative 3)"),
+        ({"step": 0, "label": "flag", "value": 5}, "a flag is 1"),
+        ({"step": 0, "label": "note", "text": ""}, "needs non-empty text"),
+        ({"label": "finish", "text": "tired"}, "a finish reason is one of"),
+        ({"step": 0, "label": "teleport"}, "unknown label kind 'teleport'"),
+        ({"step": 1, "label": "choice", "value": 7}, "has no alternative 7"),
+    ],
+)
+def test_bad_labels_are_refused_and_nothing_is_stored(
+    labeler: lw.StepLabeler, store: lw.Store, fields: dict[str, Any], message: str
+) -> None:
+    event_id = send(labeler, **fields)
+    (reply,) = replies(labeler)
+    assert (reply["kind"], reply["id"]) == ("error", event_id)
+    assert message in reply["message"]
+    assert store.events() == []
+
+
+def test_a_second_widget_on_the_same_item_shows_what_was_saved(
+    labeler: lw.StepLabeler, store: lw.Store
+) -> None:
+    send(labeler, step=1, alt=2, label="flag", value=1)
+    send(labeler, label="finish", text="give_up")
+    again = lw.StepLabeler(prompt=labeler.prompt, steps=labeler.alternatives, store=store)
+    assert again.saved["flags"][1] == [False, False, True]
+    assert again.saved["finish"] == "give_up"
