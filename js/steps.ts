@@ -20,8 +20,10 @@ type LocalState =
 interface Row {
   li: HTMLLIElement;
   text: HTMLDivElement;
-  /** The source last rendered into `text`: rendering is costly, so only a change re-renders. */
+  /** The step's source, shown as plain text until the row first comes near the screen. */
   source: string | null;
+  /** The source last rendered as Markdown into `text`: rendering is costly (KaTeX, sanitizing). */
+  rendered: string | null;
   alternative: HTMLSpanElement;
   marks: HTMLSpanElement;
   label: HTMLSpanElement;
@@ -72,7 +74,7 @@ function makeRow(step: number): Row {
   }
   const error = element("div", "lw-step__error", `step-error-${step}`);
   li.append(number, body, marks, label, status, buttons, error);
-  return { li, text, source: null, alternative, marks, label, status, extra, error };
+  return { li, text, source: null, rendered: null, alternative, marks, label, status, extra, error };
 }
 
 export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "model" | "el">): () => void {
@@ -125,15 +127,44 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
     return null;
   }
 
+  /** Renders a row's Markdown once it is (near) the screen, and again only when it changes. */
+  function renderRow(row: Row): void {
+    if (row.source === null || row.rendered === row.source) return;
+    row.text.replaceChildren(renderMarkdown(row.source));
+    row.rendered = row.source;
+  }
+
+  // Steps far off screen stay plain text, so a 1,000-step output appears at once; without an
+  // IntersectionObserver (jsdom) every row is rendered.
+  const visible: Set<number> | null = typeof IntersectionObserver === "undefined" ? null : new Set();
+  const observer =
+    visible === null
+      ? null
+      : new IntersectionObserver(
+          (entries) => {
+            for (const entry of entries) {
+              const step = Number((entry.target as HTMLElement).dataset.step);
+              if (!entry.isIntersecting) visible.delete(step);
+              else if (rows[step] !== undefined) {
+                visible.add(step);
+                renderRow(rows[step]);
+              }
+            }
+          },
+          { rootMargin: "800px 0px" },
+        );
+
   function drawRow(step: number, errorAt: number | null): void {
     const row = rows[step];
     const alt = altOf(step);
     const alternatives = alternativesAt(step);
     const source = alternatives[alt] ?? "";
     if (row.source !== source) {
-      row.text.replaceChildren(renderMarkdown(source));
       row.source = source;
+      row.text.textContent = source;
+      row.rendered = null;
     }
+    if (visible === null || visible.has(step)) renderRow(row);
     const chosen = saved().choices?.[step];
     row.alternative.textContent =
       alternatives.length > 1
@@ -186,8 +217,15 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
       const row = makeRow(rows.length);
       rows.push(row);
       list.append(row.li);
+      observer?.observe(row.li);
     }
-    while (rows.length > stepCount()) rows.pop()?.li.remove();
+    while (rows.length > stepCount()) {
+      const row = rows.pop();
+      if (row === undefined) break;
+      observer?.unobserve(row.li);
+      visible?.delete(rows.length);
+      row.li.remove();
+    }
     const errorAt = firstError();
     rows.forEach((_, step) => drawRow(step, errorAt));
     drawFinish(errorAt);
@@ -389,6 +427,7 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
     root.removeEventListener("keydown", onKeydown);
     list.removeEventListener("click", onClick);
     closeEditor();
+    observer?.disconnect();
     outbox.dispose();
   };
 }

@@ -494,3 +494,43 @@ describe("PRM800K labeling", () => {
     expect(labelsSent()).toHaveLength(0);
   });
 });
+
+describe("long outputs", () => {
+  test("rows render their Markdown only once they come near the screen", () => {
+    const observed = new Set<Element>();
+    let report: IntersectionObserverCallback = () => {};
+    let disconnected = false;
+    class FakeObserver {
+      constructor(callback: IntersectionObserverCallback) {
+        report = callback;
+      }
+      observe(target: Element) {
+        observed.add(target);
+      }
+      unobserve(target: Element) {
+        observed.delete(target);
+      }
+      disconnect() {
+        disconnected = true;
+      }
+    }
+    vi.stubGlobal("IntersectionObserver", FakeObserver);
+    try {
+      const steps = Array.from({ length: 1000 }, (_, i) => `Step ${i}: $x_{${i}} = ${i}$`);
+      const { row, cleanup } = mount({ steps });
+      expect(observed.size).toBe(1000);
+      expect(row(0).querySelector(".katex")).toBeNull();
+      expect(row(0).textContent).toContain("$x_{0} = 0$");
+      const entry = (step: number, isIntersecting: boolean) =>
+        ({ target: row(step), isIntersecting }) as unknown as IntersectionObserverEntry;
+      report([entry(0, true), entry(1, true)], {} as IntersectionObserver);
+      expect(row(0).querySelector(".katex")).not.toBeNull();
+      expect(row(1).querySelector(".katex")).not.toBeNull();
+      expect(row(2).querySelector(".katex")).toBeNull();
+      cleanup();
+      expect(disconnected).toBe(true);
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
+});
