@@ -25,6 +25,7 @@ interface Row {
   /** The source last rendered as Markdown into `text`: rendering is costly (KaTeX, sanitizing). */
   rendered: string | null;
   alternative: HTMLSpanElement;
+  suggestion: HTMLSpanElement;
   marks: HTMLSpanElement;
   label: HTMLSpanElement;
   status: HTMLSpanElement;
@@ -61,6 +62,7 @@ function makeRow(step: number): Row {
   const extra = element("div", "lw-step__extra", `step-extra-${step}`);
   body.append(alternative, text, extra);
   const marks = element("span", "lw-step__marks");
+  const suggestion = element("span", "lw-step__suggestion", `suggestion-${step}`);
   const label = element("span", "lw-step__label");
   const status = element("span", "lw-step__status");
   const buttons = element("span", "lw-step__buttons");
@@ -73,8 +75,8 @@ function makeRow(step: number): Row {
     buttons.append(button);
   }
   const error = element("div", "lw-step__error", `step-error-${step}`);
-  li.append(number, body, marks, label, status, buttons, error);
-  return { li, text, source: null, rendered: null, alternative, marks, label, status, extra, error };
+  li.append(number, body, marks, suggestion, label, status, buttons, error);
+  return { li, text, source: null, rendered: null, alternative, suggestion, marks, label, status, extra, error };
 }
 
 export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "model" | "el">): () => void {
@@ -111,6 +113,8 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
   const altOf = (step: number) => shownAlt.get(step) ?? saved().choices?.[step] ?? 0;
   const savedRating = (step: number, alt: number): LabelValue | null =>
     alt === 0 ? (model.get("step_labels")[step] ?? null) : (saved().ratings?.[step]?.[alt] ?? null);
+
+  const suggestionAt = (step: number) => model.get("suggestions")?.[step] ?? null;
 
   function shownRating(step: number): LabelValue | null {
     const state = local.get(step);
@@ -174,6 +178,12 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
     const state = local.get(step);
     const status: Status = state?.status ?? (value === null ? "none" : "saved");
     row.label.textContent = value === null ? "" : `${VALUE_NAMES[value]} (${signed(value)})`;
+    const suggested = value === null && alt === 0 ? suggestionAt(step) : null;
+    row.suggestion.textContent =
+      suggested === null
+        ? ""
+        : `suggested ${VALUE_NAMES[suggested.value]}${suggested.confidence === null ? "" : ` ${Math.round(suggested.confidence * 100)}%`} · ${suggested.source} (a accepts)`;
+    row.li.dataset.suggested = suggested === null ? "" : String(suggested.value);
     row.status.textContent = STATUS_TEXT[status];
     const message = state?.status === "error" ? state.message : "";
     row.error.textContent = message;
@@ -251,7 +261,11 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
     return event;
   }
 
-  function label(step: number, kind: Exclude<LabelKind, "finish">, payload: { value?: number; text?: string }): void {
+  function label(
+    step: number,
+    kind: Exclude<LabelKind, "finish">,
+    payload: { value?: number; text?: string; accepts_suggestion?: boolean },
+  ): void {
     if (step < 0 || step >= stepCount()) return;
     // A choice is one per step (its value names the alternative); the rest are per alternative.
     const alt = kind === "choice" ? 0 : altOf(step);
@@ -263,6 +277,17 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
   function rate(step: number, value: LabelValue): void {
     label(step, "rating", { value });
     moveTo(step + 1);
+  }
+
+  /** Accepts the suggestion of one step, or of every step still without a rating. */
+  function accept(step: number, all: boolean): void {
+    const steps = all ? [...Array(stepCount()).keys()] : [step];
+    for (const target of steps) {
+      const suggested = suggestionAt(target);
+      if (suggested === null || shownRating(target) !== null || altOf(target) !== 0) continue;
+      label(target, "rating", { value: suggested.value, accepts_suggestion: true });
+    }
+    if (!all) moveTo(step + 1);
   }
 
   function undo(step: number): void {
@@ -353,6 +378,8 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
         return undo(step);
       case "finish":
         return finish(action.reason);
+      case "accept":
+        return accept(step, action.all);
       case "help":
         help.hidden = !help.hidden;
         return;

@@ -18,6 +18,13 @@ export interface SavedState {
   finish: FinishReason | null;
 }
 
+/** A suggested rating from a model or an automatic method, shown apart until accepted. */
+export interface Suggestion {
+  value: LabelValue;
+  confidence: number | null;
+  source: string;
+}
+
 export interface StepLabelerTraits {
   prompt: string;
   steps: string[];
@@ -28,6 +35,8 @@ export interface StepLabelerTraits {
   step_labels: (LabelValue | null)[];
   /** Everything saved; only Python writes this. */
   saved: Partial<SavedState>;
+  /** A suggestion per step (first alternative), or null. */
+  suggestions: (Suggestion | null)[];
   /** The current step; JS writes it when the user moves. */
   cursor: number;
 }
@@ -43,6 +52,8 @@ export interface LabelEvent {
   label: LabelKind;
   value?: number;
   text?: string;
+  /** A human rating that confirms the step's suggestion (Python records which). */
+  accepts_suggestion?: boolean;
   t_client: number;
   /** Time on task: since the previous label (or since the widget appeared). */
   duration_ms: number;

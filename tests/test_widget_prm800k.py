@@ -109,3 +109,43 @@ def test_a_second_widget_on_the_same_item_shows_what_was_saved(
     again = lw.StepLabeler(prompt=labeler.prompt, steps=labeler.alternatives, store=store)
     assert again.saved["flags"][1] == [False, False, True]
     assert again.saved["finish"] == "give_up"
+
+
+SUGGESTIONS = [
+    {"value": 1, "confidence": 0.92, "source": "model:prm-tiny"},
+    None,
+    {"value": -1, "confidence": 0.61},
+]
+
+
+def test_an_accepted_suggestion_is_a_human_label_that_records_it(store: lw.Store) -> None:
+    widget = lw.StepLabeler(prompt="p", steps=["a", "b", "c"], store=store, suggestions=SUGGESTIONS)
+    assert widget.suggestions[2] == {"value": -1, "confidence": 0.61, "source": "model:unknown"}
+    event_id = send(widget, step=0, alt=0, label="rating", value=1, accepts_suggestion=True)
+    assert replies(widget) == [{"kind": "ack", "id": event_id}]
+    (label,) = store.labels()
+    assert (label["source"], label["value"]) == ("human", 1)
+    assert label["meta"] == {"accepted_suggestion": SUGGESTIONS[0]}
+
+
+@pytest.mark.parametrize(("step", "value"), [(0, -1), (1, 1)])
+def test_accepting_a_suggestion_that_is_not_there_is_refused(
+    store: lw.Store, step: int, value: int
+) -> None:
+    widget = lw.StepLabeler(prompt="p", steps=["a", "b", "c"], store=store, suggestions=SUGGESTIONS)
+    send(widget, step=step, alt=0, label="rating", value=value, accepts_suggestion=True)
+    assert replies(widget)[0]["kind"] == "error"
+    assert store.events() == []
+
+
+@pytest.mark.parametrize(
+    ("suggestions", "message"),
+    [
+        ([{"value": 2}], "must be -1, 0 or 1"),
+        ([{"value": 1, "confidence": 1.5}], "confidence must be in"),
+        ([None, None, None, None], "4 suggestions for 3 steps"),
+    ],
+)
+def test_bad_suggestions_are_refused(store: lw.Store, suggestions: list[Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        lw.StepLabeler(prompt="p", steps=["a", "b", "c"], store=store, suggestions=suggestions)

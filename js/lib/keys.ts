@@ -9,6 +9,7 @@ export type Action =
   | { kind: "edit"; label: "note" | "replacement" }
   | { kind: "undo" }
   | { kind: "finish"; reason: FinishReason }
+  | { kind: "accept"; all: boolean }
   | { kind: "help" };
 
 /** Every key, with what it does, in the order the help overlay lists them. */
@@ -25,6 +26,8 @@ export const KEYS: [string, Action, string][] = [
   ["1", { kind: "rate", value: -1 }, "wrong (−1)"],
   ["-", { kind: "rate", value: -1 }, "wrong (−1)"],
   ["f", { kind: "flag" }, "flag / unflag: can't tell"],
+  ["a", { kind: "accept", all: false }, "accept this step's suggestion"],
+  ["A", { kind: "accept", all: true }, "accept every remaining suggestion"],
   ["l", { kind: "alternative", delta: 1 }, "next alternative of this step"],
   ["ArrowRight", { kind: "alternative", delta: 1 }, "next alternative of this step"],
   ["h", { kind: "alternative", delta: -1 }, "previous alternative of this step"],
@@ -44,7 +47,7 @@ const KEY_MAP = new Map<string, Action>(KEYS.map(([key, action]) => [key, action
 
 /** One line that tells the user the main keys; `?` shows the rest. */
 export const KEY_HINT =
-  "j/k move · 3 correct · 2 neutral · 1 wrong · f flag · u undo · E finish at first error · ? all keys";
+  "j/k move · 3 correct · 2 neutral · 1 wrong · a accept suggestion · f flag · u undo · E finish · ? all keys";
 
 const TEXT_ENTRY = 'input, textarea, select, [contenteditable]:not([contenteditable="false"])';
 

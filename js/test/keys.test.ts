@@ -31,6 +31,8 @@ describe("keyAction", () => {
     ["+", { kind: "rate", value: 1 }],
     ["=", { kind: "rate", value: 1 }],
     ["f", { kind: "flag" }],
+    ["a", { kind: "accept", all: false }],
+    ["A", { kind: "accept", all: true }],
     ["l", { kind: "alternative", delta: 1 }],
     ["ArrowRight", { kind: "alternative", delta: 1 }],
     ["h", { kind: "alternative", delta: -1 }],
@@ -58,7 +60,7 @@ describe("keyAction", () => {
     }
   });
 
-  test.each(["J", "K", "4", "9", "x", "a", "s", "e", "Enter", " ", "Escape", "Tab", "_"])(
+  test.each(["J", "K", "4", "9", "x", "s", "e", "Enter", " ", "Escape", "Tab", "_"])(
     "unknown key %j -> null",
     (key) => {
       expect(keyAction(keydown(key))).toBeNull();

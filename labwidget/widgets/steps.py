@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypedDict
 
 import traitlets
 
@@ -61,6 +61,9 @@ class StepLabeler(LabWidget):
         dataset: the dataset the item belongs to in the store.
         meta: any JSON-able facts about the output (model, checkpoint, generation settings).
         source: where the output came from, for the store's records.
+        suggestions: a suggested rating per step (``{"value", "confidence", "source"}`` or
+            None), e.g. from a process reward model; ``a`` accepts the current step's, ``A``
+            all remaining ones, and each is stored as a human label recording what it confirmed.
     """
 
     _esm = STATIC / "steps.js"
@@ -83,6 +86,10 @@ class StepLabeler(LabWidget):
         help="Everything committed: ratings and flags per alternative, choices, replacements, "
         "notes per step, and the finish reason."
     ).tag(sync=True)
+    suggestions: traitlets.List[Any] = traitlets.List(
+        help="A suggested rating per step from a model or an automatic method, or None: "
+        "{value, confidence, source}. Shown apart from human labels until accepted."
+    ).tag(sync=True)
     cursor = traitlets.Int(0, help="The step the keyboard acts on.").tag(sync=True)
 
     def __init__(
@@ -94,6 +101,7 @@ class StepLabeler(LabWidget):
         dataset: str = "default",
         meta: dict[str, Any] | None = None,
         source: str | None = None,
+        suggestions: Sequence[Suggestion | None] = (),
     ) -> None:
         prompt = clean_text(prompt)
         positions = alternatives_of(steps)
@@ -104,6 +112,7 @@ class StepLabeler(LabWidget):
             steps=[texts[0] for texts in positions],
             alternatives=positions,
             item_id=new_id,
+            suggestions=check_suggestions(suggestions, len(positions)),
         )
         self._refresh()
 
@@ -146,11 +155,21 @@ class StepLabeler(LabWidget):
                 alt=alt,
                 value=event.get("value"),
                 text=event.get("text"),
+                meta=self._accepted(event, step, alt),
                 **timing,
             )
         else:
             raise ValueError(f"unknown label kind {kind!r}")
         self._refresh()
+
+    def _accepted(self, event: dict[str, Any], step: int, alt: int) -> dict[str, Any] | None:
+        """For a human rating that confirms a suggestion, the suggestion it confirmed."""
+        if not event.get("accepts_suggestion"):
+            return None
+        suggestion = self.suggestions[step] if step < len(self.suggestions) else None
+        if suggestion is None or alt != 0 or suggestion["value"] != event.get("value"):
+            raise ValueError(f"step {step} has no suggestion of {event.get('value')!r} to accept")
+        return {"accepted_suggestion": suggestion}
 
     def _on_undo(self, event: dict[str, Any]) -> None:
         step, alt = self._step_of(event)
@@ -162,6 +181,35 @@ class StepLabeler(LabWidget):
             event_id=str(event["id"]),
         )
         self._refresh()
+
+
+class Suggestion(TypedDict, total=False):
+    """A suggested step rating: ``value`` (-1, 0, 1) and optional ``confidence`` and ``source``."""
+
+    value: int
+    confidence: float
+    source: str
+
+
+def check_suggestions(suggestions: Sequence[Suggestion | None], steps: int) -> list[Any]:
+    """Suggestions as the page gets them: one per step (None where there is none), checked."""
+    if len(suggestions) > steps:
+        raise ValueError(f"{len(suggestions)} suggestions for {steps} steps")
+    checked: list[Any] = []
+    for step, suggestion in enumerate(suggestions):
+        if suggestion is None:
+            checked.append(None)
+            continue
+        value, confidence = suggestion.get("value"), suggestion.get("confidence")
+        if isinstance(value, bool) or value not in (-1, 0, 1):
+            raise ValueError(f"suggestion {step}: the value must be -1, 0 or 1, not {value!r}")
+        if confidence is not None and not (
+            isinstance(confidence, (int, float)) and 0.0 <= confidence <= 1.0
+        ):
+            raise ValueError(f"suggestion {step}: confidence must be in [0, 1], not {confidence!r}")
+        source = suggestion.get("source", "model:unknown")
+        checked.append({"value": value, "confidence": confidence, "source": source})
+    return checked + [None] * (steps - len(checked))
 
 
 def _number(value: Any) -> float | None:
