@@ -1,9 +1,9 @@
 import type { AnyWidget, RenderProps } from "@anywidget/types";
 import { type Action, KEY_HINT, keyAction } from "./lib/keys";
 import { renderMarkdown } from "./lib/markdown";
-import { makeLabelEvent, Outbox, type Outcome } from "./lib/protocol";
+import { makeLabelEvent, newEventId, Outbox, type Outcome } from "./lib/protocol";
 import { element, helpOverlay } from "./lib/ui";
-import type { FinishReason, LabelEvent, LabelKind, LabelValue, StepLabelerTraits } from "./types";
+import type { FinishReason, GotoEvent, LabelEvent, LabelKind, LabelValue, StepLabelerTraits } from "./types";
 import "./steps.css";
 
 type Status = "none" | "pending" | "saved" | "error";
@@ -95,10 +95,14 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
   const prompt = element("div", "lw-steps__prompt", "prompt");
   const list = element("ol", "lw-steps__list");
   const finishBar = element("div", "lw-steps__finish", "finish-bar");
+  const progress = element("div", "lw-steps__progress", "progress");
+  const progressBar = element("div", "lw-steps__progress-bar");
+  const progressText = element("span", "lw-steps__progress-text");
+  progress.append(progressBar, progressText);
   const hint = element("div", "lw-steps__hint", "key-hint");
   hint.textContent = KEY_HINT;
   const help = helpOverlay();
-  root.append(prompt, list, finishBar, hint, help);
+  root.append(progress, prompt, list, finishBar, hint, help);
   el.append(root);
 
   let promptSource: string | null = null;
@@ -217,8 +221,33 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
     finishBar.dataset.reason = reason ?? "";
   }
 
+  let navigationError = "";
+  let ticker: ReturnType<typeof setInterval> | undefined;
+
+  /** The queue's progress: where we are, what is done, and this session's pace. */
+  function drawProgress(): void {
+    const { position = 0, total = 0, done = 0, session_labels = 0, session_started_ms } = model.get("progress") ?? {};
+    progress.hidden = total === 0;
+    if (total === 0) return;
+    const elapsed = Math.max(Date.now() - (session_started_ms ?? Date.now()), 0);
+    const minutes = Math.floor(elapsed / 60_000);
+    const seconds = Math.floor((elapsed % 60_000) / 1000);
+    const perHour = elapsed > 0 ? Math.round((session_labels * 3_600_000) / elapsed) : 0;
+    progressBar.style.width = `${(100 * done) / total}%`;
+    progressText.textContent =
+      navigationError ||
+      `item ${position + 1} of ${total} · ${done} done · ${session_labels} labels this session · ` +
+        `${perHour} labels/h · ${minutes}:${String(seconds).padStart(2, "0")} (N next, P previous)`;
+    progress.dataset.done = String(done);
+    progress.dataset.total = String(total);
+    progress.dataset.position = String(position);
+    // The session clock ticks only while there is a queue to show it for.
+    ticker ??= setInterval(drawProgress, 1000);
+  }
+
   // Rows are reused rather than rebuilt so that focus inside the widget survives a redraw.
   function draw(): void {
+    drawProgress();
     if (promptSource !== model.get("prompt")) {
       promptSource = model.get("prompt");
       prompt.replaceChildren(renderMarkdown(promptSource));
@@ -355,6 +384,21 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
   }
 
   const outbox = new Outbox({ send: (event) => model.send(event), settle });
+  const navigation = new Outbox<GotoEvent>({
+    send: (event) => model.send(event),
+    settle: (_event, outcome) => {
+      navigationError = outcome.ok ? "" : outcome.message;
+      drawProgress();
+    },
+  });
+
+  function goto(delta: -1 | 1): void {
+    const { position = 0, total = 0 } = model.get("progress") ?? {};
+    const target = position + delta;
+    if (total === 0 || target < 0 || target >= total) return;
+    closeEditor();
+    navigation.submit({ kind: "goto", id: newEventId(), position: target });
+  }
 
   function act(action: Action): void {
     const step = currentStep();
@@ -380,6 +424,8 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
         return finish(action.reason);
       case "accept":
         return accept(step, action.all);
+      case "queue":
+        return goto(action.delta);
       case "help":
         help.hidden = !help.hidden;
         return;
@@ -400,7 +446,7 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
     // from also moving between notebook cells.
     ev.preventDefault();
     ev.stopPropagation();
-    if (stepCount() > 0 || action.kind === "help") act(action);
+    if (stepCount() > 0 || action.kind === "help" || action.kind === "queue") act(action);
   };
 
   const onClick = (ev: MouseEvent) => {
@@ -432,7 +478,10 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
     closeEditor();
     draw();
   };
-  const onCustom = (msg: unknown) => outbox.receive(msg);
+  const onCustom = (msg: unknown) => {
+    outbox.receive(msg);
+    navigation.receive(msg);
+  };
 
   const modelListeners: [string, (msg?: unknown) => void][] = [
     ["change:prompt", draw],
@@ -442,6 +491,7 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
     ["change:saved", onSaved],
     ["change:cursor", onCursor],
     ["change:item_id", onItem],
+    ["change:progress", drawProgress],
     ["msg:custom", onCustom],
   ];
   for (const [name, callback] of modelListeners) model.on(name, callback);
@@ -455,7 +505,9 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
     list.removeEventListener("click", onClick);
     closeEditor();
     observer?.disconnect();
+    clearInterval(ticker);
     outbox.dispose();
+    navigation.dispose();
   };
 }
 

@@ -39,6 +39,23 @@ export interface StepLabelerTraits {
   suggestions: (Suggestion | null)[];
   /** The current step; JS writes it when the user moves. */
   cursor: number;
+  /** With a queue: where in it this item is, and how far along the annotator is. */
+  progress: Partial<QueueProgress>;
+}
+
+export interface QueueProgress {
+  position: number;
+  total: number;
+  done: number;
+  session_labels: number;
+  session_started_ms: number;
+}
+
+/** JS -> Python: show the queue's item at `position`. */
+export interface GotoEvent {
+  kind: "goto";
+  id: string;
+  position: number;
 }
 
 /** JS -> Python: one label (or an undo), identified by an id made in JS so resends are idempotent. */

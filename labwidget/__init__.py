@@ -2,14 +2,17 @@
 
 from labwidget.formats import FormatError, export, import_prm800k, to_dataset
 from labwidget.store import LabelError, Store, StoreError
+from labwidget.widgets.pair import PairLabeler, compare
 from labwidget.widgets.steps import StepLabeler
 
 __all__ = [
     "FormatError",
     "LabelError",
+    "PairLabeler",
     "StepLabeler",
     "Store",
     "StoreError",
+    "compare",
     "export",
     "import_prm800k",
     "to_dataset",

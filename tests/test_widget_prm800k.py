@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 
 import labwidget as lw
-from tests.test_widget_protocol import browser_message, replies
+from tests.messages import deliver, replies
 
 
 def send(widget: lw.StepLabeler, kind: str = "label", **fields: Any) -> str:
     event_id = str(uuid.uuid4())
     event = {"kind": kind, "id": event_id, "item": widget.item_id, "t_client": 1.7e12, **fields}
-    widget._handle_msg(browser_message("custom", content=event))
+    deliver(widget, event)
     return event_id
 
 

@@ -10,11 +10,7 @@ from typing import Any
 import pytest
 
 import labwidget as lw
-
-
-def browser_message(method: str, **data: Any) -> dict[str, Any]:
-    """A comm message as ipywidgets' front end sends it to the kernel."""
-    return {"content": {"data": {"method": method, **data}}, "buffers": []}
+from tests.messages import browser_message, deliver, replies, state_updates
 
 
 def send_label(widget: lw.StepLabeler, step: int, value: Any, event_id: str | None = None) -> str:
@@ -28,25 +24,8 @@ def send_label(widget: lw.StepLabeler, step: int, value: Any, event_id: str | No
         "value": value,
         "t_client": 1.7e12,
     }
-    widget._handle_msg(browser_message("custom", content=event))
+    deliver(widget, event)
     return event_id
-
-
-def replies(widget: lw.StepLabeler) -> list[dict[str, Any]]:
-    """The custom messages Python sent back to the page, in order."""
-    return [
-        m["data"]["content"]
-        for m in widget.comm.published
-        if m["data"] and m["data"].get("method") == "custom"
-    ]
-
-
-def state_updates(widget: lw.StepLabeler) -> list[dict[str, Any]]:
-    return [
-        m["data"]["state"]
-        for m in widget.comm.published
-        if m["data"] and m["data"].get("method") == "update"
-    ]
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ export type Action =
   | { kind: "undo" }
   | { kind: "finish"; reason: FinishReason }
   | { kind: "accept"; all: boolean }
+  | { kind: "queue"; delta: -1 | 1 }
   | { kind: "help" };
 
 /** Every key, with what it does, in the order the help overlay lists them. */
@@ -40,6 +41,8 @@ export const KEYS: [string, Action, string][] = [
   ["E", { kind: "finish", reason: "found_error" }, "finish: found the first error"],
   ["B", { kind: "finish", reason: "bad_problem" }, "finish: bad problem"],
   ["G", { kind: "finish", reason: "give_up" }, "finish: give up"],
+  ["N", { kind: "queue", delta: 1 }, "next item in the queue"],
+  ["P", { kind: "queue", delta: -1 }, "previous item in the queue"],
   ["?", { kind: "help" }, "show / hide these keys"],
 ];
 

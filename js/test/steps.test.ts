@@ -22,6 +22,7 @@ function mount(traits: Partial<StepLabelerTraits> = {}) {
     step_labels: steps.map(() => null),
     saved: {},
     suggestions: [],
+    progress: {},
     cursor: 0,
     ...traits,
   });
@@ -562,5 +563,51 @@ describe("suggestions", () => {
     const { root, labelsSent } = mount({ suggestions, step_labels: [-1, null, null] });
     press(root, "A", { shiftKey: true });
     expect(labelsSent().map((e) => [e.step, e.value, e.accepts_suggestion])).toEqual([[2, -1, true]]);
+  });
+});
+
+describe("queue", () => {
+  const progress = { position: 1, total: 4, done: 1, session_labels: 6, session_started_ms: 0 };
+
+  test("shows where the item is in the queue, what is done and this session's pace", () => {
+    vi.useFakeTimers();
+    vi.setSystemTime(10 * 60_000);
+    const { byTestId } = mount({ progress });
+    const bar = byTestId("progress");
+    expect(bar.hidden).toBe(false);
+    expect(bar.textContent).toContain("item 2 of 4 · 1 done · 6 labels this session · 36 labels/h · 10:00");
+    vi.advanceTimersByTime(5_000);
+    expect(bar.textContent).toContain("10:05");
+  });
+
+  test("has no progress bar and no clock without a queue", () => {
+    vi.useFakeTimers();
+    const { byTestId } = mount();
+    expect(byTestId("progress").hidden).toBe(true);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  test("N and P ask Python for the next and previous item, within the queue", () => {
+    const { root, model } = mount({ progress });
+    press(root, "N", { shiftKey: true });
+    press(root, "P", { shiftKey: true });
+    expect(model.sent.map((m) => [(m as { kind: string }).kind, (m as { position: number }).position])).toEqual([
+      ["goto", 2],
+      ["goto", 0],
+    ]);
+    model.kernelSet("progress", { ...progress, position: 3 });
+    press(root, "N", { shiftKey: true });
+    expect(model.sent).toHaveLength(2);
+  });
+
+  test("a refused move shows its error in the progress bar; cleanup stops the clock", () => {
+    vi.useFakeTimers();
+    const { root, model, byTestId, cleanup } = mount({ progress });
+    press(root, "N", { shiftKey: true });
+    const [goto] = model.sent as { id: string }[];
+    model.emit("msg:custom", { kind: "error", id: goto.id, message: "not saved: gone" }, []);
+    expect(byTestId("progress").textContent).toBe("not saved: gone");
+    cleanup();
+    expect(vi.getTimerCount()).toBe(0);
   });
 });

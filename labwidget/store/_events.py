@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timezone
@@ -100,7 +101,7 @@ def check_event(kind: str, step: Any, value: Any, text: Any, score: Any) -> None
     if kind == "finish" and text not in FINISH_REASONS:
         raise LabelError(f"a finish reason is one of {', '.join(FINISH_REASONS)}, not {text!r}")
     if kind == "score" and (
-        isinstance(score, bool) or not isinstance(score, (int, float)) or score != score
+        isinstance(score, bool) or not isinstance(score, (int, float)) or not math.isfinite(score)
     ):
         raise LabelError(f"a score is a finite number, not {score!r}")
 
@@ -109,9 +110,11 @@ def check_preference(preference: Any, strength: Any) -> None:
     if preference is not None and preference not in PREFERENCES:
         raise LabelError(f"a preference is 'a', 'b' or 'tie', not {preference!r}")
     if strength is not None and (
-        isinstance(strength, bool) or not isinstance(strength, (int, float)) or strength != strength
+        isinstance(strength, bool)
+        or not isinstance(strength, (int, float))
+        or not math.isfinite(strength)
     ):
-        raise LabelError(f"a preference strength is a number, not {strength!r}")
+        raise LabelError(f"a preference strength is a finite number, not {strength!r}")
 
 
 def new_event_id() -> str:

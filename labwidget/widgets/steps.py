@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any, TypedDict
 
@@ -10,6 +11,7 @@ import traitlets
 from labwidget.store import StepSpec, Store, clean_text
 from labwidget.store._events import alternatives_of
 from labwidget.widgets._base import STATIC, Handler, LabWidget
+from labwidget.widgets._queue import done_items, resume_at
 
 # Label kinds the page may send for a step (``finish`` is for the whole item).
 STEP_KINDS = ("rating", "flag", "choice", "replacement", "note")
@@ -61,6 +63,10 @@ class StepLabeler(LabWidget):
         dataset: the dataset the item belongs to in the store.
         meta: any JSON-able facts about the output (model, checkpoint, generation settings).
         source: where the output came from, for the store's records.
+        queue: item ids in the store to label one after another (e.g. ``store.claim(50)``)
+            instead of one prompt and its steps; ``N``/``P`` move through it, a progress bar
+            counts what is done, and a new widget resumes at the first item not done. An
+            item's ``meta["suggestions"]`` become its suggestions.
         suggestions: a suggested rating per step (``{"value", "confidence", "source"}`` or
             None), e.g. from a process reward model; ``a`` accepts the current step's, ``A``
             all remaining ones, and each is stored as a human label recording what it confirmed.
@@ -91,6 +97,9 @@ class StepLabeler(LabWidget):
         "{value, confidence, source}. Shown apart from human labels until accepted."
     ).tag(sync=True)
     cursor = traitlets.Int(0, help="The step the keyboard acts on.").tag(sync=True)
+    progress = traitlets.Dict(
+        help="With a queue: {position, total, done, session_labels, session_started_ms}."
+    ).tag(sync=True)
 
     def __init__(
         self,
@@ -102,26 +111,74 @@ class StepLabeler(LabWidget):
         meta: dict[str, Any] | None = None,
         source: str | None = None,
         suggestions: Sequence[Suggestion | None] = (),
+        queue: Sequence[str] | None = None,
     ) -> None:
-        prompt = clean_text(prompt)
+        super().__init__(store=store)
+        self._session_labels = 0
+        self._session_started = time.time()
+        if queue is not None:
+            if prompt or steps or suggestions:
+                raise TypeError("give either a queue of item ids or one item's prompt and steps")
+            if not queue:
+                raise ValueError("the queue is empty")
+            self._queue = [str(item) for item in queue]
+            for item in self._queue:
+                store.item(item)  # a missing id fails here, not half-way through the queue
+            self._show(resume_at(self._queue, done_items(store, self._queue)))
+            return
+        self._queue = []
         positions = alternatives_of(steps)
-        new_id = store.add_item(prompt, positions, dataset=dataset, meta=meta, source=source)
-        super().__init__(
-            store=store,
-            prompt=prompt,
-            steps=[texts[0] for texts in positions],
-            alternatives=positions,
-            item_id=new_id,
-            suggestions=check_suggestions(suggestions, len(positions)),
+        new_id = store.add_item(
+            clean_text(prompt), positions, dataset=dataset, meta=meta, source=source
         )
-        self._refresh()
+        self._load(new_id, check_suggestions(suggestions, len(positions)))
+
+    def _load(self, item_id: str, suggestions: list[Any]) -> None:
+        """Show one stored item (its steps and this annotator's saved labels)."""
+        item = self.store.item(item_id)
+        with self.hold_trait_notifications():
+            self.prompt = item["prompt"]
+            self.steps = item["steps"]
+            self.alternatives = item["alternatives"]
+            self.item_id = item_id
+            self.suggestions = suggestions or [None] * len(item["steps"])
+            self.cursor = 0
+            self._refresh()
+
+    def _show(self, position: int) -> None:
+        """Show the queue's item at ``position``, with suggestions stored in its meta."""
+        item_id = self._queue[position]
+        meta = self.store.item(item_id)["meta"]
+        steps = len(self.store.item(item_id)["steps"])
+        self._load(item_id, check_suggestions(meta.get("suggestions") or (), steps))
+        self._position = position
+        self._update_progress()
+
+    def _update_progress(self) -> None:
+        if not self._queue:
+            return
+        self.progress = {
+            "position": self._position,
+            "total": len(self._queue),
+            "done": len(done_items(self.store, self._queue)),
+            "session_labels": self._session_labels,
+            "session_started_ms": self._session_started * 1000,
+        }
 
     def _refresh(self) -> None:
         self.saved = saved_state(self.store, self.item_id, [len(a) for a in self.alternatives])
         self.step_labels = [ratings[0] for ratings in self.saved["ratings"]]
 
     def _handlers(self) -> dict[str, Handler]:
-        return {"label": self._on_label, "undo": self._on_undo}
+        return {"label": self._on_label, "undo": self._on_undo, "goto": self._on_goto}
+
+    def _on_goto(self, event: dict[str, Any]) -> None:
+        position = event.get("position")
+        if not self._queue:
+            raise ValueError("this labeler has no queue")
+        if isinstance(position, bool) or not isinstance(position, int):
+            raise ValueError(f"there is no queue position {position!r}")
+        self._show(min(max(position, 0), len(self._queue) - 1))
 
     def _step_of(self, event: dict[str, Any]) -> tuple[int, int]:
         if event.get("item") != self.item_id:
@@ -160,7 +217,9 @@ class StepLabeler(LabWidget):
             )
         else:
             raise ValueError(f"unknown label kind {kind!r}")
+        self._session_labels += 1
         self._refresh()
+        self._update_progress()
 
     def _accepted(self, event: dict[str, Any], step: int, alt: int) -> dict[str, Any] | None:
         """For a human rating that confirms a suggestion, the suggestion it confirmed."""

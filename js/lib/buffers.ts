@@ -1,0 +1,56 @@
+/**
+ * A numeric array as it crosses the comm: Python's `pack_float32` sends
+ * `{view, dtype, shape}`, and ipywidgets turns the binary `view` into a `DataView`.
+ */
+export interface PackedArray {
+  view: DataView | ArrayBuffer | Uint8Array;
+  dtype: string;
+  shape: number[];
+}
+
+/**
+ * Decodes a packed little-endian float32 array. This is the one place arrays from Python are
+ * decoded; everything else takes the `Float32Array` it returns.
+ *
+ * The result is a copy: the comm's buffer may be shared or unaligned for a `Float32Array`.
+ *
+ * @throws Error when the dtype is not float32, the shape is not a list of sizes, or the byte
+ *   length does not match the shape (a JSON list instead of bytes among them).
+ */
+export function decodeFloat32(packed: PackedArray): Float32Array {
+  if (packed.dtype !== "float32") {
+    throw new Error(`expected a float32 array, got dtype ${JSON.stringify(packed.dtype)}`);
+  }
+  const { shape } = packed;
+  if (!Array.isArray(shape) || !shape.every((n) => Number.isInteger(n) && n >= 0)) {
+    throw new Error(`expected a shape of sizes like [n], got ${JSON.stringify(shape)}`);
+  }
+  const bytes = asDataView(packed.view);
+  const length = shape.reduce((n, size) => n * size, 1);
+  if (bytes.byteLength !== length * 4) {
+    throw new Error(
+      `${bytes.byteLength} bytes do not hold float32 of shape [${shape.join(", ")}] ` +
+        `(${length * 4} bytes expected)`,
+    );
+  }
+  const values = new Float32Array(length);
+  for (let i = 0; i < length; i++) values[i] = bytes.getFloat32(4 * i, true);
+  return values;
+}
+
+function asDataView(view: unknown): DataView {
+  // isView and the tag, not instanceof: buffers made in another realm (an iframe, Node) pass too.
+  if (ArrayBuffer.isView(view)) return new DataView(view.buffer, view.byteOffset, view.byteLength);
+  if (Object.prototype.toString.call(view) === "[object ArrayBuffer]") return new DataView(view as ArrayBuffer);
+  throw new Error(
+    `expected the array as binary (DataView, ArrayBuffer or Uint8Array), got ${describe(view)}: ` +
+      "pack it in Python with pack_float32 so that it travels as a buffer",
+  );
+}
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "a JSON list";
+  if (typeof value !== "object") return typeof value;
+  return (value as { constructor?: { name?: string } }).constructor?.name ?? "an object";
+}

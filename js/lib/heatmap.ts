@@ -1,0 +1,292 @@
+import "./heatmap.css";
+
+/** What the per-token scores are; it decides the scale's center and which end is worrying. */
+export type ScoreKind = "logprob" | "entropy" | "score";
+
+/** Maps a score to a colour: `center` is neutral, `center ± halfRange` and beyond saturate. */
+export interface Scale {
+  center: number;
+  halfRange: number;
+  /** Values above the center are the worrying (red) end, as for entropy. By default, below are. */
+  highIsBad?: boolean;
+  /** Names the value in the hover text, e.g. "logprob". */
+  label?: string;
+}
+
+/** Tells the heatmap which of its elements are on screen; `IntersectionObserver` fits. */
+export interface VisibilityObserver {
+  observe(target: Element): void;
+  unobserve(target: Element): void;
+  disconnect(): void;
+}
+
+export type ObserverFactory = (
+  onChange: (entries: readonly { target: Element; isIntersecting: boolean }[]) => void,
+) => VisibilityObserver;
+
+export interface HeatmapOptions {
+  /** The output's tokens: the first step's, then the second's, ... */
+  tokens: string[];
+  /** One score per token, from `decodeFloat32`. */
+  scores: Float32Array;
+  /** How many tokens each step has; they add up to `tokens.length`. */
+  stepTokenCounts: number[];
+  kind: ScoreKind;
+  /**
+   * One element per step (the labeler's step rows) that gets that step's tokens appended. By
+   * default the heatmap adds its own block of steps to the container.
+   */
+  slots?: HTMLElement[];
+  /**
+   * Makes the observer that reports what is on screen; tests pass a fake. By default an
+   * `IntersectionObserver`, or, where there is none (jsdom) or this is `null`, everything is
+   * rendered at once.
+   */
+  createObserver?: ObserverFactory | null;
+}
+
+export interface Heatmap {
+  /** Shows or hides every element the heatmap added. */
+  setVisible(on: boolean): void;
+  /** Disconnects the observer and removes every element the heatmap added. */
+  dispose(): void;
+}
+
+/**
+ * ColorBrewer RdBu's inner ends, which colour-blind readers tell apart. Drawn with alpha over
+ * whatever the theme's background is, so light and dark themes both keep their text colour.
+ */
+const WORRYING_RGB = "214, 96, 77";
+const REASSURING_RGB = "67, 147, 195";
+const MAX_ALPHA = 0.6;
+
+/** Steps longer than this are rendered a chunk at a time, so one huge step stays cheap. */
+export const CHUNK_TOKENS = 200;
+
+/** For the height a step is assumed to take until the browser lays it out (see the CSS). */
+const LINE_HEIGHT_EM = 1.6;
+const CHARS_PER_LINE = 100;
+
+/** Rendered a little before it scrolls into view, so that colours are there on arrival. */
+const ROOT_MARGIN = "200px 0px";
+
+const LN_HALF = Math.log(0.5);
+const ROBUST_PERCENTILE = 95;
+
+/**
+ * The colour of a score: transparent at the center, then more and more opaque red on the
+ * worrying side and blue on the other, saturating at `center ± halfRange`. NaN is neutral.
+ */
+export function divergingColor(value: number, scale: Scale): string {
+  const offset = value - scale.center;
+  if (Number.isNaN(offset)) return "transparent";
+  const { halfRange } = scale;
+  const t = halfRange > 0 && Number.isFinite(halfRange) ? offset / halfRange : Math.sign(offset);
+  const strength = Math.min(Math.abs(t), 1);
+  // Two decimals: colours that look the same are the same string.
+  const alpha = Math.round(strength * MAX_ALPHA * 100) / 100;
+  if (alpha === 0) return "transparent";
+  const worrying = scale.highIsBad ? t > 0 : t < 0;
+  return `rgba(${worrying ? WORRYING_RGB : REASSURING_RGB}, ${alpha})`;
+}
+
+/** The value at percentile `p` of ascending `sorted`, interpolating linearly (as numpy does). */
+function percentile(sorted: number[], p: number): number {
+  const at = (p / 100) * (sorted.length - 1);
+  const below = Math.floor(at);
+  const above = Math.min(below + 1, sorted.length - 1);
+  return sorted[below] + (sorted[above] - sorted[below]) * (at - below);
+}
+
+/** The 95th percentile of the distances from `center`: a few outliers do not wash out the rest. */
+function robustHalfRange(values: number[], center: number): number {
+  const distances = values.map((v) => Math.abs(v - center)).sort((a, b) => a - b);
+  const half = percentile(distances, ROBUST_PERCENTILE);
+  return half > 0 ? half : 1;
+}
+
+/**
+ * A scale that suits the scores' kind.
+ *
+ * - `logprob`: centred at ln 0.5, so tokens the model found less likely than a coin flip are
+ *   red and likelier ones blue.
+ * - `entropy`: centred at the median, high entropy (uncertain) red.
+ * - `score`: a probability in [0, 1] is centred at 0.5 with half-range 0.5; anything else at 0.
+ *   Low scores are red.
+ *
+ * The half-range is the 95th percentile of the distances from the center (1 when they are all
+ * zero). NaN is ignored.
+ */
+export function scaleFor(scores: Float32Array, kind: ScoreKind): Scale {
+  const values = Array.from(scores).filter((v) => !Number.isNaN(v));
+  switch (kind) {
+    case "logprob":
+      return { center: LN_HALF, halfRange: robustHalfRange(values, LN_HALF), label: "logprob" };
+    case "entropy": {
+      const center = values.length === 0 ? 0 : percentile([...values].sort((a, b) => a - b), 50);
+      return { center, halfRange: robustHalfRange(values, center), highIsBad: true, label: "entropy" };
+    }
+    case "score":
+      if (values.every((v) => v >= 0 && v <= 1)) return { center: 0.5, halfRange: 0.5, label: "score" };
+      return { center: 0, halfRange: robustHalfRange(values, 0), label: "score" };
+  }
+}
+
+/** A score for hover text: two decimals, or two significant digits when tiny, and a true minus. */
+export function formatScore(value: number): string {
+  const magnitude = Math.abs(value);
+  const text = magnitude !== 0 && (magnitude < 0.01 || magnitude >= 1e5) ? value.toExponential(2) : value.toFixed(2);
+  return text.replace(/-/g, "\u2212");
+}
+
+function hoverText(value: number, scale: Scale): string {
+  const text = `${scale.label ?? "score"} ${formatScore(value)}`;
+  return scale.label === "logprob" ? `${text} (p ${formatScore(Math.exp(value))})` : text;
+}
+
+/** Appends `text` to `span`, with a ↵ mark (drawn by CSS, so `textContent` stays exact) per newline. */
+function appendTokenText(span: HTMLElement, text: string): void {
+  if (!text.includes("\n")) {
+    span.textContent = text;
+    return;
+  }
+  text.split("\n").forEach((part, i) => {
+    if (i > 0) {
+      const mark = document.createElement("span");
+      mark.className = "lw-tok__nl";
+      mark.setAttribute("aria-hidden", "true");
+      span.append(mark, "\n");
+    }
+    if (part !== "") span.append(part);
+  });
+}
+
+/**
+ * Replaces the container's contents with `tokens[start:end]`, one `span.lw-tok` each, coloured
+ * by `scale` and with the score in its `title`. Token text is model output: it is only ever
+ * text, never markup.
+ */
+export function renderTokens(
+  container: HTMLElement,
+  tokens: string[],
+  scores: Float32Array,
+  start: number,
+  end: number,
+  scale: Scale,
+): void {
+  const fragment = document.createDocumentFragment();
+  for (let i = start; i < end; i++) {
+    const span = document.createElement("span");
+    span.className = "lw-tok";
+    span.dataset.i = String(i);
+    appendTokenText(span, tokens[i]);
+    span.style.backgroundColor = divergingColor(scores[i], scale);
+    span.title = hoverText(scores[i], scale);
+    fragment.append(span);
+  }
+  container.replaceChildren(fragment);
+}
+
+/** About how many lines `text` wraps to, so that skipped steps keep the scrollbar close. */
+function estimateLines(text: string): number {
+  return text.split("\n").reduce((lines, line) => lines + Math.max(1, Math.ceil(line.length / CHARS_PER_LINE)), 0);
+}
+
+function defaultObserver(): ObserverFactory | null {
+  if (typeof IntersectionObserver === "undefined") return null;
+  return (onChange) => new IntersectionObserver(onChange, { rootMargin: ROOT_MARGIN });
+}
+
+function checkLayout({ tokens, scores, stepTokenCounts, slots }: HeatmapOptions): void {
+  if (scores.length !== tokens.length) {
+    throw new Error(`${tokens.length} tokens but ${scores.length} scores: each token needs exactly one score`);
+  }
+  const total = stepTokenCounts.reduce((sum, n) => sum + n, 0);
+  if (!stepTokenCounts.every((n) => Number.isInteger(n) && n >= 0) || total !== tokens.length) {
+    throw new Error(`the step token counts [${stepTokenCounts.join(", ")}] do not add up to ${tokens.length} tokens`);
+  }
+  if (slots !== undefined && slots.length !== stepTokenCounts.length) {
+    throw new Error(`${slots.length} slots for ${stepTokenCounts.length} steps`);
+  }
+}
+
+/**
+ * Shows per-token scores as a heatmap, one block per step, rendering only what is on screen.
+ *
+ * Until a chunk of at most {@link CHUNK_TOKENS} tokens scrolls near the viewport it holds its
+ * plain text, which takes the same room, so 100k tokens never become 100k elements at once. A
+ * chunk, once rendered, stays rendered. Steps off screen are not even laid out
+ * (`content-visibility: auto`); until they are, their height is estimated from their text.
+ *
+ * @throws Error when the tokens, scores, step counts and slots do not add up.
+ */
+export function mountHeatmap(container: HTMLElement, options: HeatmapOptions): Heatmap {
+  checkLayout(options);
+  const { tokens, scores, stepTokenCounts, kind, slots } = options;
+  const scale = scaleFor(scores, kind);
+  const pending = new Map<Element, { chunk: HTMLElement; start: number; end: number }>();
+
+  const blocks: HTMLElement[] = [];
+  let start = 0;
+  stepTokenCounts.forEach((count, step) => {
+    const block = document.createElement("div");
+    block.className = "lw-heatmap__step";
+    block.dataset.step = String(step);
+    let lines = 0;
+    for (let from = start; from < start + count; from += CHUNK_TOKENS) {
+      const to = Math.min(from + CHUNK_TOKENS, start + count);
+      const chunk = document.createElement("span");
+      chunk.className = "lw-heatmap__chunk";
+      chunk.textContent = tokens.slice(from, to).join("");
+      lines += estimateLines(chunk.textContent);
+      pending.set(chunk, { chunk, start: from, end: to });
+      block.append(chunk);
+    }
+    block.style.setProperty("contain-intrinsic-size", `auto ${(lines * LINE_HEIGHT_EM).toFixed(1)}em`);
+    blocks.push(block);
+    start += count;
+  });
+
+  let added: HTMLElement[];
+  if (slots === undefined) {
+    const root = document.createElement("div");
+    root.className = "lw-heatmap";
+    root.append(...blocks);
+    container.append(root);
+    added = [root];
+  } else {
+    blocks.forEach((block, step) => slots[step].append(block));
+    added = blocks;
+  }
+
+  let observer: VisibilityObserver | null = null;
+  const renderChunk = (target: Element) => {
+    const chunk = pending.get(target);
+    if (chunk === undefined) return;
+    pending.delete(target);
+    observer?.unobserve(target);
+    renderTokens(chunk.chunk, tokens, scores, chunk.start, chunk.end, scale);
+  };
+
+  const factory = options.createObserver === undefined ? defaultObserver() : options.createObserver;
+  if (factory !== null) {
+    observer = factory((entries) => {
+      for (const entry of entries) if (entry.isIntersecting) renderChunk(entry.target);
+    });
+  }
+  for (const chunk of [...pending.keys()]) {
+    if (observer === null) renderChunk(chunk);
+    else observer.observe(chunk);
+  }
+
+  return {
+    setVisible(on) {
+      for (const element of added) element.hidden = !on;
+    },
+    dispose() {
+      observer?.disconnect();
+      pending.clear();
+      for (const element of added) element.remove();
+    },
+  };
+}

@@ -1,0 +1,156 @@
+"""Per-token scores as binary float32 buffers for widget traits, and the checks they need.
+
+ipywidgets sends every ``bytes``/``memoryview`` value inside a synced trait as a binary buffer
+of the comm message, not as JSON, so ``{"view": bytes, "dtype": "float32", "shape": [n]}`` costs
+4 bytes a token on the wire. The page decodes it once, in ``js/lib/buffers.ts``.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import sys
+from array import array
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+__all__ = ["check_token_layout", "pack_float32", "unpack_float32"]
+
+_INT_MESSAGE = (
+    "scores are {kind}, not floats: were token ids passed instead of scores? "
+    "If they really are scores, convert them with float() or .astype('float32') first"
+)
+
+
+def pack_float32(values: Any) -> dict[str, Any]:
+    r"""Packs 1-D float scores (list, numpy array, CPU torch tensor) into a binary trait value.
+
+    Model debugging must not show garbage colours silently, so NaN, infinities and values
+    beyond float32's range are refused, as are integers (token ids passed by mistake) and
+    input of more than one dimension.
+
+    Args:
+        values: a sequence of floats, or anything numpy can read through ``__array__``
+            (a numpy array, a CPU torch tensor without grad).
+
+    Returns:
+        ``{"view": <little-endian float32 bytes>, "dtype": "float32", "shape": [n]}``.
+
+    Raises:
+        ValueError: a value is NaN, infinite or too large for float32 (the message names the
+            first such index), or the input is not 1-D.
+        TypeError: the input holds integers, booleans or non-numbers.
+
+    >>> pack_float32([1.0, -2.5])
+    {'view': b'\x00\x00\x80?\x00\x00 \xc0', 'dtype': 'float32', 'shape': [2]}
+
+    """
+    floats = _as_floats(values)
+    for index, value in enumerate(floats):
+        if not math.isfinite(value):
+            raise ValueError(
+                f"score {index} is {value}; scores must be finite: "
+                "replace NaN/inf (e.g. torch.nan_to_num) before showing them"
+            )
+    packed = array("f", floats)
+    for index, value in enumerate(packed):
+        if math.isinf(value):
+            raise ValueError(f"score {index} is {floats[index]}, too large for float32")
+    if sys.byteorder == "big":
+        packed.byteswap()
+    return {"view": packed.tobytes(), "dtype": "float32", "shape": [len(packed)]}
+
+
+def unpack_float32(packed: Mapping[str, Any]) -> list[float]:
+    """Reads a value made by :func:`pack_float32` (or sent by the page) back into floats.
+
+    >>> unpack_float32(pack_float32([0.5, -1.0]))
+    [0.5, -1.0]
+
+    """
+    if packed.get("dtype") != "float32":
+        raise ValueError(f"expected dtype 'float32', got {packed.get('dtype')!r}")
+    shape = packed.get("shape")
+    if not isinstance(shape, Sequence) or len(shape) != 1:
+        raise ValueError(f"expected a 1-D shape like [n], got {shape!r}")
+    view = packed.get("view")
+    if not isinstance(view, bytes | bytearray | memoryview):
+        raise TypeError(f"expected the view as bytes or memoryview, got {type(view).__name__}")
+    data = memoryview(view).cast("B")
+    if len(data) != 4 * shape[0]:
+        raise ValueError(f"{len(data)} bytes do not hold float32 of shape {list(shape)}")
+    floats = array("f", bytes(data))
+    if sys.byteorder == "big":
+        floats.byteswap()
+    return floats.tolist()
+
+
+def check_token_layout(tokens: list[str], scores_len: int, step_token_counts: list[int]) -> None:
+    """Checks that tokens, their scores and the steps they are split into add up.
+
+    Args:
+        tokens: the output's tokens, in order: the first step's, then the second's, ...
+        scores_len: how many scores there are, one per token.
+        step_token_counts: how many tokens each step has.
+
+    Raises:
+        ValueError: a count is negative, or the lengths do not add up.
+
+    >>> check_token_layout(["2+", "2", "=4"], 3, [2, 1])
+    >>> check_token_layout(["2+", "2"], 3, [2])
+    Traceback (most recent call last):
+    ...
+    ValueError: 2 tokens but 3 scores: each token needs exactly one score
+
+    """
+    if scores_len != len(tokens):
+        raise ValueError(
+            f"{len(tokens)} tokens but {scores_len} scores: each token needs exactly one score"
+        )
+    for step, count in enumerate(step_token_counts):
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise ValueError(f"step {step} has token count {count!r}; counts must be ints >= 0")
+    total = sum(step_token_counts)
+    if total != len(tokens):
+        raise ValueError(
+            f"the step token counts add up to {total}, but there are {len(tokens)} tokens"
+        )
+
+
+def _as_floats(values: Any) -> list[float]:
+    """The values as Python floats, refusing integer, boolean and nested input."""
+    if hasattr(values, "__array__"):
+        return _array_floats(values)
+    if isinstance(values, str | bytes | bytearray) or not isinstance(values, Sequence):
+        raise TypeError(f"expected a 1-D sequence of floats, got {type(values).__name__}")
+    floats: list[float] = []
+    for index, value in enumerate(values):
+        if isinstance(value, Sequence) and not isinstance(value, str):
+            raise ValueError(f"expected 1-D scores, but item {index} is a sequence")
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(f"score {index} is {value!r}; scores must be floats")
+        floats.append(float(value))
+    if values and all(isinstance(value, numbers.Integral) for value in values):
+        raise TypeError(_INT_MESSAGE.format(kind="ints"))
+    return floats
+
+
+def _array_floats(values: Any) -> list[float]:
+    # Anything with __array__ comes with numpy, so only array input needs it.
+    import numpy as np
+
+    try:
+        arr = np.asarray(values)
+    except (TypeError, RuntimeError) as exc:
+        raise TypeError(
+            f"could not read the scores as an array ({exc}); "
+            "pass a float32 CPU tensor without grad, e.g. scores.detach().float().cpu()"
+        ) from exc
+    if arr.ndim != 1:
+        raise ValueError(f"expected 1-D scores, got shape {list(arr.shape)}")
+    if arr.dtype.kind in "biu":
+        raise TypeError(_INT_MESSAGE.format(kind=f"{arr.dtype}"))
+    if arr.dtype.kind != "f":
+        raise TypeError(f"expected float scores, got dtype {arr.dtype}")
+    floats: list[float] = arr.astype(np.float64).tolist()
+    return floats

@@ -1,0 +1,163 @@
+"""PairLabeler: a prompt and two answers side by side; the annotator says which is better."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import traitlets
+
+from labwidget.store import Store, clean_text
+from labwidget.widgets._base import STATIC, Handler, LabWidget
+
+PREFERENCES = ("a", "b", "tie")
+MAX_STRENGTH = 3.0
+# The store's duration_ms column is a 32-bit integer on PostgreSQL; a page left open for
+# weeks must not make its label unsavable.
+MAX_DURATION_MS = 2**31 - 1
+
+
+def _number(event: dict[str, Any], field: str) -> float | None:
+    """``event[field]`` as a finite float, None when absent or null; ValueError otherwise."""
+    value = event.get(field)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"{field} must be a finite number or null, not {value!r}")
+    return float(value)
+
+
+class PairLabeler(LabWidget):
+    """Say which of two answers to a prompt is better (a pairwise preference) from the keyboard.
+
+    Keys, while the widget has focus: ``a`` or ``1`` A is better, ``b`` or ``2`` B is better,
+    ``t`` or ``3`` a tie; with Shift, ``A`` / ``B`` mean much better (strength 2 instead of 1).
+    Each preference is committed with the time since the widget appeared or since the last
+    preference (``duration_ms``); the newest one per annotator is the current one.
+
+    Args:
+        prompt: the question or prompt both answers respond to.
+        answer_a: the answer shown on the left.
+        answer_b: the answer shown on the right.
+        store: where preferences are committed; re-adding the same texts reuses the comparison.
+        dataset: the dataset the comparison belongs to in the store.
+        meta: any JSON-able facts about the answers (models, checkpoints, settings).
+        source: where the answers came from, for the store's records.
+
+    """
+
+    _esm = STATIC / "pair.js"
+    _css = STATIC / "pair.css"
+
+    # Inputs, set from Python.
+    prompt = traitlets.Unicode("", help="The prompt both answers respond to.").tag(sync=True)
+    answer_a = traitlets.Unicode("", help="Answer A, shown on the left.").tag(sync=True)
+    answer_b = traitlets.Unicode("", help="Answer B, shown on the right.").tag(sync=True)
+    comparison_id = traitlets.Unicode("", help="The comparison's content id in the store.").tag(
+        sync=True
+    )
+    # Captured outputs: this annotator's committed preference, written by Python only.
+    preference = traitlets.Enum(
+        PREFERENCES,
+        default_value=None,
+        allow_none=True,
+        help='The committed preference: "a", "b", "tie", or None before any.',
+    ).tag(sync=True)
+    strength = traitlets.Float(
+        None,
+        allow_none=True,
+        help="How much better the preferred answer is (1 better, 2 much better); None for a tie.",
+    ).tag(sync=True)
+
+    def __init__(
+        self,
+        prompt: str,
+        answer_a: str,
+        answer_b: str,
+        *,
+        store: Store,
+        dataset: str = "default",
+        meta: dict[str, Any] | None = None,
+        source: str | None = None,
+    ) -> None:
+        prompt, answer_a, answer_b = (clean_text(t) for t in (prompt, answer_a, answer_b))
+        new_id = store.add_comparison(
+            prompt, answer_a, answer_b, dataset=dataset, meta=meta, source=source
+        )
+        preference, strength = _saved_preference(store, new_id)
+        super().__init__(
+            store=store,
+            prompt=prompt,
+            answer_a=answer_a,
+            answer_b=answer_b,
+            comparison_id=new_id,
+            preference=preference,
+            strength=strength,
+        )
+
+    def _handlers(self) -> dict[str, Handler]:
+        return {"preference": self._on_preference}
+
+    def _on_preference(self, event: dict[str, Any]) -> None:
+        if event.get("comparison") != self.comparison_id:
+            raise ValueError(
+                f"the event is for comparison {event.get('comparison')!r}, "
+                f"not {self.comparison_id!r}"
+            )
+        preference = event.get("preference")
+        if preference not in PREFERENCES:
+            raise ValueError(f"a preference is 'a', 'b' or 'tie', not {preference!r}")
+        strength = _number(event, "strength")
+        if strength is not None and not 0 <= strength <= MAX_STRENGTH:
+            raise ValueError(f"a strength is between 0 and {MAX_STRENGTH:g}, not {strength:g}")
+        duration = _number(event, "duration_ms")
+        if duration is not None and duration < 0:
+            raise ValueError(f"duration_ms cannot be negative ({duration:g})")
+        new = self.store.record_preference(
+            self.comparison_id,
+            preference,
+            strength=strength,
+            event_id=str(event["id"]),
+            duration_ms=None if duration is None else min(round(duration), MAX_DURATION_MS),
+            client_time=_number(event, "t_client"),
+        )
+        # A resent event may be older than one committed since; only the store knows which is
+        # current then. A new event is the newest, so the store need not be asked.
+        saved = (preference, strength) if new else _saved_preference(self.store, self.comparison_id)
+        with self.hold_sync():  # one update message, before the base class sends the ack
+            self.preference, self.strength = saved
+
+
+def _saved_preference(store: Store, comparison: str) -> tuple[str | None, float | None]:
+    """The store's current preference and strength of ``comparison`` by its annotator."""
+    for row in store.preferences(annotator=store.annotator):
+        if row["comparison"] == comparison:
+            return row["preference"], row["strength"]
+    return None, None
+
+
+def compare(
+    answer_a: str,
+    answer_b: str,
+    *,
+    prompt: str,
+    store: Store,
+    dataset: str = "default",
+    meta: dict[str, Any] | None = None,
+    source: str | None = None,
+) -> PairLabeler:
+    """A :class:`PairLabeler` for two answers to ``prompt``; show it as a cell's last value.
+
+    Args:
+        answer_a: the answer shown on the left.
+        answer_b: the answer shown on the right.
+        prompt: the question or prompt both answers respond to.
+        store: where preferences are committed.
+        dataset: the dataset the comparison belongs to in the store.
+        meta: any JSON-able facts about the answers.
+        source: where the answers came from.
+
+    """
+    return PairLabeler(
+        prompt, answer_a, answer_b, store=store, dataset=dataset, meta=meta, source=source
+    )
