@@ -1,4 +1,6 @@
 import type { AnyWidget, RenderProps } from "@anywidget/types";
+import { decodeFloat32 } from "./lib/buffers";
+import { type Heatmap, mountHeatmap } from "./lib/heatmap";
 import { type Action, KEY_HINT, keyAction } from "./lib/keys";
 import { renderMarkdown } from "./lib/markdown";
 import { makeLabelEvent, newEventId, Outbox, type Outcome } from "./lib/protocol";
@@ -25,6 +27,8 @@ interface Row {
   /** The source last rendered as Markdown into `text`: rendering is costly (KaTeX, sanitizing). */
   rendered: string | null;
   alternative: HTMLSpanElement;
+  /** Where the step's tokens go when the heatmap is on. */
+  heat: HTMLDivElement;
   suggestion: HTMLSpanElement;
   marks: HTMLSpanElement;
   label: HTMLSpanElement;
@@ -60,7 +64,8 @@ function makeRow(step: number): Row {
   const text = element("div", "lw-step__text");
   const alternative = element("span", "lw-step__alternative", `alternative-${step}`);
   const extra = element("div", "lw-step__extra", `step-extra-${step}`);
-  body.append(alternative, text, extra);
+  const heat = element("div", "lw-step__heat", `heat-${step}`);
+  body.append(alternative, text, heat, extra);
   const marks = element("span", "lw-step__marks");
   const suggestion = element("span", "lw-step__suggestion", `suggestion-${step}`);
   const label = element("span", "lw-step__label");
@@ -76,7 +81,7 @@ function makeRow(step: number): Row {
   }
   const error = element("div", "lw-step__error", `step-error-${step}`);
   li.append(number, body, marks, suggestion, label, status, buttons, error);
-  return { li, text, source: null, rendered: null, alternative, suggestion, marks, label, status, extra, error };
+  return { li, text, source: null, rendered: null, alternative, heat, suggestion, marks, label, status, extra, error };
 }
 
 export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "model" | "el">): () => void {
@@ -219,6 +224,40 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
     finishBar.hidden = text === "";
     finishBar.dataset.status = finishState?.status ?? (reason === null ? "none" : "saved");
     finishBar.dataset.reason = reason ?? "";
+  }
+
+  let heatmap: Heatmap | null = null;
+  let heatmapOn = true;
+
+  /** (Re)builds the token heatmap from the traits; the item's text shows when it is off. */
+  function mountTokens(): void {
+    heatmap?.dispose();
+    heatmap = null;
+    const tokens = model.get("tokens") ?? [];
+    root.classList.remove("lw-steps--heatmap");
+    if (tokens.length === 0 || rows.length !== stepCount()) return;
+    try {
+      heatmap = mountHeatmap(list, {
+        tokens,
+        scores: decodeFloat32(model.get("token_scores") as Parameters<typeof decodeFloat32>[0]),
+        stepTokenCounts: model.get("step_token_counts"),
+        kind: model.get("score_kind"),
+        slots: rows.map((row) => row.heat),
+      });
+    } catch (error) {
+      finishBar.hidden = false;
+      finishBar.textContent = `cannot show the token heatmap: ${(error as Error).message}`;
+      return;
+    }
+    heatmap.setVisible(heatmapOn);
+    root.classList.toggle("lw-steps--heatmap", heatmapOn);
+  }
+
+  function toggleHeatmap(): void {
+    if (heatmap === null) return;
+    heatmapOn = !heatmapOn;
+    heatmap.setVisible(heatmapOn);
+    root.classList.toggle("lw-steps--heatmap", heatmapOn);
   }
 
   let navigationError = "";
@@ -426,6 +465,8 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
         return accept(step, action.all);
       case "queue":
         return goto(action.delta);
+      case "heatmap":
+        return toggleHeatmap();
       case "help":
         help.hidden = !help.hidden;
         return;
@@ -477,6 +518,11 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
     finishState = null;
     closeEditor();
     draw();
+    mountTokens();
+  };
+  const onTokens = () => {
+    draw();
+    mountTokens();
   };
   const onCustom = (msg: unknown) => {
     outbox.receive(msg);
@@ -492,12 +538,17 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
     ["change:cursor", onCursor],
     ["change:item_id", onItem],
     ["change:progress", drawProgress],
+    ["change:tokens", onTokens],
+    ["change:token_scores", onTokens],
+    ["change:step_token_counts", onTokens],
+    ["change:score_kind", onTokens],
     ["msg:custom", onCustom],
   ];
   for (const [name, callback] of modelListeners) model.on(name, callback);
   root.addEventListener("keydown", onKeydown);
   list.addEventListener("click", onClick);
   draw();
+  mountTokens();
 
   return () => {
     for (const [name, callback] of modelListeners) model.off(name, callback);
@@ -505,6 +556,7 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
     list.removeEventListener("click", onClick);
     closeEditor();
     observer?.disconnect();
+    heatmap?.dispose();
     clearInterval(ticker);
     outbox.dispose();
     navigation.dispose();

@@ -1,3 +1,6 @@
+import type { PackedArray } from "./lib/buffers";
+import type { ScoreKind } from "./lib/heatmap";
+
 /** Mirrors the synced traits of `labwidget.widgets.steps.StepLabeler` and its custom messages. */
 
 /** A step label: -1 wrong, 0 neutral, +1 correct. */
@@ -39,6 +42,11 @@ export interface StepLabelerTraits {
   suggestions: (Suggestion | null)[];
   /** The current step; JS writes it when the user moves. */
   cursor: number;
+  /** The output's tokens, step after step, with one float32 score each (the heatmap). */
+  tokens: string[];
+  token_scores: PackedArray | Record<string, never>;
+  step_token_counts: number[];
+  score_kind: ScoreKind;
   /** With a queue: where in it this item is, and how far along the annotator is. */
   progress: Partial<QueueProgress>;
 }

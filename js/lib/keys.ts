@@ -11,6 +11,7 @@ export type Action =
   | { kind: "finish"; reason: FinishReason }
   | { kind: "accept"; all: boolean }
   | { kind: "queue"; delta: -1 | 1 }
+  | { kind: "heatmap" }
   | { kind: "help" };
 
 /** Every key, with what it does, in the order the help overlay lists them. */
@@ -41,6 +42,7 @@ export const KEYS: [string, Action, string][] = [
   ["E", { kind: "finish", reason: "found_error" }, "finish: found the first error"],
   ["B", { kind: "finish", reason: "bad_problem" }, "finish: bad problem"],
   ["G", { kind: "finish", reason: "give_up" }, "finish: give up"],
+  ["t", { kind: "heatmap" }, "show / hide the token heatmap"],
   ["N", { kind: "queue", delta: 1 }, "next item in the queue"],
   ["P", { kind: "queue", delta: -1 }, "previous item in the queue"],
   ["?", { kind: "help" }, "show / hide these keys"],

@@ -45,6 +45,7 @@ describe("keyAction", () => {
     ["E", { kind: "finish", reason: "found_error" }],
     ["B", { kind: "finish", reason: "bad_problem" }],
     ["G", { kind: "finish", reason: "give_up" }],
+    ["t", { kind: "heatmap" }],
     ["N", { kind: "queue", delta: 1 }],
     ["P", { kind: "queue", delta: -1 }],
     ["?", { kind: "help" }],

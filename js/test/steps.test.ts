@@ -23,6 +23,10 @@ function mount(traits: Partial<StepLabelerTraits> = {}) {
     saved: {},
     suggestions: [],
     progress: {},
+    tokens: [],
+    token_scores: {},
+    step_token_counts: [],
+    score_kind: "logprob",
     cursor: 0,
     ...traits,
   });
@@ -609,5 +613,48 @@ describe("queue", () => {
     expect(byTestId("progress").textContent).toBe("not saved: gone");
     cleanup();
     expect(vi.getTimerCount()).toBe(0);
+  });
+});
+
+describe("token heatmap", () => {
+  const packed = (values: number[]) => {
+    const view = new DataView(new ArrayBuffer(values.length * 4));
+    values.forEach((v, i) => view.setFloat32(i * 4, v, true));
+    return { view, dtype: "float32", shape: [values.length] };
+  };
+  const traits = {
+    steps: ["2 * 3 = 6", "so 8"],
+    tokens: ["2", " *", " 3", " =", " 6", "so", " 8"],
+    token_scores: packed([-0.1, -0.2, -0.1, -3, -0.05, -0.3, -4]),
+    step_token_counts: [5, 2],
+  };
+
+  test("colours each step's tokens in place of its text, with the score on hover; t toggles", () => {
+    const { root, row, cleanup } = mount(traits);
+    const tokens = row(1).querySelectorAll<HTMLElement>(".lw-tok");
+    expect([...tokens].map((t) => t.textContent)).toEqual(["so", " 8"]);
+    expect(tokens[1].title).toContain("−4.00");
+    expect(tokens[1].style.backgroundColor).not.toBe("");
+    expect(root.classList.contains("lw-steps--heatmap")).toBe(true);
+    press(root, "t");
+    expect(root.classList.contains("lw-steps--heatmap")).toBe(false);
+    expect(row(1).querySelector<HTMLElement>(".lw-heatmap__step")?.hidden).toBe(true);
+    press(root, "t");
+    expect(root.classList.contains("lw-steps--heatmap")).toBe(true);
+    cleanup();
+    expect(row(1).querySelector(".lw-tok")).toBeNull();
+  });
+
+  test("without tokens there is no heatmap and t does nothing", () => {
+    const { root, el } = mount();
+    press(root, "t");
+    expect(el.querySelector(".lw-tok")).toBeNull();
+    expect(root.classList.contains("lw-steps--heatmap")).toBe(false);
+  });
+
+  test("scores that do not fit the tokens show an error instead of colours", () => {
+    const { el, byTestId } = mount({ ...traits, token_scores: packed([1, 2]) });
+    expect(el.querySelector(".lw-tok")).toBeNull();
+    expect(byTestId("finish-bar").textContent).toContain("cannot show the token heatmap");
   });
 });

@@ -11,6 +11,7 @@ import traitlets
 from labwidget.store import StepSpec, Store, clean_text
 from labwidget.store._events import alternatives_of
 from labwidget.widgets._base import STATIC, Handler, LabWidget
+from labwidget.widgets._buffers import check_token_layout, pack_float32
 from labwidget.widgets._queue import done_items, resume_at
 
 # Label kinds the page may send for a step (``finish`` is for the whole item).
@@ -67,6 +68,10 @@ class StepLabeler(LabWidget):
             instead of one prompt and its steps; ``N``/``P`` move through it, a progress bar
             counts what is done, and a new widget resumes at the first item not done. An
             item's ``meta["suggestions"]`` become its suggestions.
+        tokens: the output's tokens, step after step, with ``token_scores`` (one float per
+            token: log-probs, entropies or a model's scores, as named by ``score_kind``) and
+            ``step_token_counts`` (tokens per step): shown as a heatmap, ``t`` toggles it.
+            Scores travel as one float32 buffer; NaN or inf is refused.
         suggestions: a suggested rating per step (``{"value", "confidence", "source"}`` or
             None), e.g. from a process reward model; ``a`` accepts the current step's, ``A``
             all remaining ones, and each is stored as a human label recording what it confirmed.
@@ -96,6 +101,18 @@ class StepLabeler(LabWidget):
         help="A suggested rating per step from a model or an automatic method, or None: "
         "{value, confidence, source}. Shown apart from human labels until accepted."
     ).tag(sync=True)
+    tokens = traitlets.List(
+        traitlets.Unicode(), help="The output's tokens, step after step, for the heatmap."
+    ).tag(sync=True)
+    token_scores = traitlets.Dict(
+        help="One float32 score per token, packed as a binary buffer (pack_float32)."
+    ).tag(sync=True)
+    step_token_counts = traitlets.List(
+        traitlets.Int(), help="How many of the tokens belong to each step."
+    ).tag(sync=True)
+    score_kind = traitlets.Enum(
+        ["logprob", "entropy", "score"], "logprob", help="What the token scores are."
+    ).tag(sync=True)
     cursor = traitlets.Int(0, help="The step the keyboard acts on.").tag(sync=True)
     progress = traitlets.Dict(
         help="With a queue: {position, total, done, session_labels, session_started_ms}."
@@ -112,8 +129,24 @@ class StepLabeler(LabWidget):
         source: str | None = None,
         suggestions: Sequence[Suggestion | None] = (),
         queue: Sequence[str] | None = None,
+        tokens: Sequence[str] = (),
+        token_scores: Any = None,
+        step_token_counts: Sequence[int] = (),
+        score_kind: str = "logprob",
     ) -> None:
         super().__init__(store=store)
+        if tokens or token_scores is not None:
+            packed = pack_float32([] if token_scores is None else token_scores)
+            check_token_layout(list(tokens), packed["shape"][0], list(step_token_counts))
+            if len(step_token_counts) != len(steps):
+                raise ValueError(
+                    f"step_token_counts has {len(step_token_counts)} entries for {len(steps)} steps"
+                )
+            with self.hold_trait_notifications():
+                self.tokens = [clean_text(token) for token in tokens]
+                self.token_scores = packed
+                self.step_token_counts = list(step_token_counts)
+                self.score_kind = score_kind
         self._session_labels = 0
         self._session_started = time.time()
         if queue is not None:
