@@ -102,3 +102,16 @@ def test_an_annotator_cannot_claim_for_another_or_edit_items(roles: dict[str, st
     with pytest.raises(sa.exc.ProgrammingError, match="row-level security"), engine.begin() as c:
         c.exec_driver_sql("UPDATE items SET prompt = 'rewritten'")
     engine.dispose()
+
+
+def test_new_labels_notify_listeners(secured_url: str) -> None:
+    listener_url = make_url(secured_url).set(drivername="postgresql").render_as_string(False)
+    with psycopg.connect(listener_url, autocommit=True) as listener, lw.Store(secured_url) as store:
+        listener.execute("LISTEN labwidget_labels")
+        item = store.add_item("q", ["a"])
+        store.record_label(item=item, step=0, value=1)
+        with store.batch() as batch:
+            for n in range(1_500):
+                batch.record("rating", item=item, step=0, value=1, event_id=f"bulk-{n}")
+        notices = list(listener.notifies(timeout=2.0, stop_after=2))
+    assert [n.channel for n in notices] == ["labwidget_labels", "labwidget_labels"]
