@@ -1,6 +1,7 @@
 import type { AnyWidget, RenderProps } from "@anywidget/types";
 import { renderMarkdown } from "./lib/markdown";
 import { newEventId, Outbox, type Outcome } from "./lib/protocol";
+import { element } from "./lib/ui";
 import type { PairLabelerTraits, Preference, PreferenceEvent } from "./types";
 import "./pair.css";
 
@@ -72,17 +73,6 @@ export function describe({ preference, strength }: Choice): string {
   return `${side} is better (strength ${strength})`;
 }
 
-function element<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  className: string,
-  testId?: string,
-): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  node.className = className;
-  if (testId !== undefined) node.dataset.testid = testId;
-  return node;
-}
-
 /** A block of Markdown that re-renders only when its source changes (rendering is costly). */
 function markdownBlock(className: string, testId: string): { node: HTMLDivElement; show(source: string): void } {
   const node = element("div", className, testId);
@@ -113,7 +103,7 @@ export function render({ model, el }: Pick<RenderProps<PairLabelerTraits>, "mode
   // Time on task: from render (or a new comparison) to the first preference, then between them.
   let since = performance.now();
 
-  const root = element("div", "lw-pair", "pair-labeler");
+  const root = element("div", "lw-widget lw-pair", "pair-labeler");
   root.tabIndex = 0;
   // Keeps JupyterLab's command-mode shortcuts (a, b: insert a cell; 0 0: restart) from firing.
   root.dataset.lmSuppressShortcuts = "true";

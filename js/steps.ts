@@ -92,7 +92,7 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
   let editor: { step: number; label: "note" | "replacement"; box: HTMLTextAreaElement } | null = null;
   let lastActionAt = performance.now();
 
-  const root = element("div", "lw-steps", "step-labeler");
+  const root = element("div", "lw-widget lw-steps", "step-labeler");
   root.tabIndex = 0;
   // Keeps JupyterLab's command-mode shortcuts (j, k, 0 0, ...) from firing while the widget has focus.
   root.dataset.lmSuppressShortcuts = "true";

@@ -1,4 +1,5 @@
 import { KEYS } from "./keys";
+import "./widget.css";
 
 /** A new element with a class and, for tests and screen readers alike, a stable test id. */
 export function element<K extends keyof HTMLElementTagNameMap>(
