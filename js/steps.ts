@@ -5,7 +5,7 @@ import { type Action, KEY_HINT, keyAction } from "./lib/keys";
 import { renderMarkdown } from "./lib/markdown";
 import { makeLabelEvent, newEventId, Outbox, type Outcome } from "./lib/protocol";
 import { element, helpOverlay } from "./lib/ui";
-import type { FinishReason, GotoEvent, LabelEvent, LabelKind, LabelValue, StepLabelerTraits } from "./types";
+import type { FinishReason, GenerateEvent, GotoEvent, LabelEvent, LabelKind, LabelValue, StepLabelerTraits } from "./types";
 import "./steps.css";
 
 type Status = "none" | "pending" | "saved" | "error";
@@ -86,6 +86,8 @@ function makeRow(step: number): Row {
 
 export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "model" | "el">): () => void {
   const local = new Map<number, LocalState>();
+  /** Steps waiting for the model's alternatives: the request id and how many there were. */
+  const generating = new Map<number, { id: string; before: number }>();
   const shownAlt = new Map<number, number>();
   const rows: Row[] = [];
   let finishState: LocalState | null = null;
@@ -185,7 +187,7 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
         : "";
     const value = shownRating(step);
     const state = local.get(step);
-    const status: Status = state?.status ?? (value === null ? "none" : "saved");
+    const status: Status = generating.has(step) ? "pending" : (state?.status ?? (value === null ? "none" : "saved"));
     row.label.textContent = value === null ? "" : `${VALUE_NAMES[value]} (${signed(value)})`;
     const suggested = value === null && alt === 0 ? suggestionAt(step) : null;
     row.suggestion.textContent =
@@ -193,7 +195,7 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
         ? ""
         : `suggested ${VALUE_NAMES[suggested.value]}${suggested.confidence === null ? "" : ` ${Math.round(suggested.confidence * 100)}%`} · ${suggested.source} (a accepts)`;
     row.li.dataset.suggested = suggested === null ? "" : String(suggested.value);
-    row.status.textContent = STATUS_TEXT[status];
+    row.status.textContent = generating.has(step) ? "generating…" : STATUS_TEXT[status];
     const message = state?.status === "error" ? state.message : "";
     row.error.textContent = message;
     row.error.hidden = message === "";
@@ -431,6 +433,27 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
     },
   });
 
+  const generation = new Outbox<GenerateEvent>({
+    send: (event) => model.send(event),
+    settle: (event, outcome) => {
+      const request = generating.get(event.step);
+      if (request?.id !== event.id) return;
+      generating.delete(event.step);
+      // Show the first new alternative, so the labeler can rate it straight away.
+      if (outcome.ok) shownAlt.set(event.step, Math.min(request.before, alternativesAt(event.step).length - 1));
+      else local.set(event.step, { status: "error", id: event.id, message: outcome.message });
+      draw();
+    },
+  });
+
+  function generate(step: number): void {
+    if (generating.has(step)) return;
+    const event: GenerateEvent = { kind: "generate", id: newEventId(), item: model.get("item_id"), step, n: 3 };
+    generating.set(step, { id: event.id, before: alternativesAt(step).length });
+    generation.submit(event);
+    draw();
+  }
+
   function goto(delta: -1 | 1): void {
     const { position = 0, total = 0 } = model.get("progress") ?? {};
     const target = position + delta;
@@ -467,6 +490,8 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
         return goto(action.delta);
       case "heatmap":
         return toggleHeatmap();
+      case "generate":
+        return generate(step);
       case "help":
         help.hidden = !help.hidden;
         return;
@@ -514,6 +539,7 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
   };
   const onItem = () => {
     local.clear();
+    generating.clear();
     shownAlt.clear();
     finishState = null;
     closeEditor();
@@ -527,6 +553,7 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
   const onCustom = (msg: unknown) => {
     outbox.receive(msg);
     navigation.receive(msg);
+    generation.receive(msg);
   };
 
   const modelListeners: [string, (msg?: unknown) => void][] = [
@@ -560,6 +587,7 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
     clearInterval(ticker);
     outbox.dispose();
     navigation.dispose();
+    generation.dispose();
   };
 }
 

@@ -59,6 +59,15 @@ export interface QueueProgress {
   session_started_ms: number;
 }
 
+/** JS -> Python: ask the generator for `n` alternatives at `step`. */
+export interface GenerateEvent {
+  kind: "generate";
+  id: string;
+  item: string;
+  step: number;
+  n: number;
+}
+
 /** JS -> Python: show the queue's item at `position`. */
 export interface GotoEvent {
   kind: "goto";

@@ -194,3 +194,17 @@ def test_undecodable_model_output_is_kept_with_replacement_characters(store: lw.
     assert stored["alternatives"] == [["nul \ufffd step"], ["ok", "pair \U0001f600"]]
     store.replace_step(item=item, step=0, text="fixed \x00")
     assert [e["text"] for e in store.labels(kind="replacement")] == ["fixed \ufffd"]
+
+
+def test_alternatives_added_later_keep_the_item_and_its_labels(store: lw.Store) -> None:
+    item = store.add_item("q", ["a", "b"])
+    store.record_label(item=item, step=1, value=-1)
+    assert store.add_alternatives(item, 1, ["b2", "b3", "b"]) == [1, 2, 0]
+    assert store.add_alternatives(item, 1, ["b3", "b4"]) == [2, 3]
+    assert store.item(item)["alternatives"] == [["a"], ["b", "b2", "b3", "b4"]]
+    store.record_label(item=item, step=1, alt=3, value=1)
+    assert [(e["alt"], e["value"]) for e in store.labels()] == [(0, -1), (3, 1)]
+    with pytest.raises(lw.LabelError, match="no step 5"):
+        store.add_alternatives(item, 5, ["x"])
+    with pytest.raises(lw.LabelError, match="non-empty strings"):
+        store.add_alternatives(item, 1, [""])

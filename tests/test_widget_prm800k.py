@@ -149,3 +149,41 @@ def test_accepting_a_suggestion_that_is_not_there_is_refused(
 def test_bad_suggestions_are_refused(store: lw.Store, suggestions: list[Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         lw.StepLabeler(prompt="p", steps=["a", "b", "c"], store=store, suggestions=suggestions)
+
+
+def test_a_generator_makes_alternatives_from_the_labeled_path(store: lw.Store) -> None:
+    calls: list[tuple[str, list[str], int]] = []
+
+    def generator(prompt: str, prefix: list[str], n: int) -> list[str]:
+        calls.append((prompt, prefix, n))
+        return [f"option {k}" for k in range(n)]
+
+    widget = lw.StepLabeler(
+        prompt="Solve.", steps=["a", ["b", "b2"], "c"], store=store, generator=generator
+    )
+    send(widget, step=1, label="choice", value=1)
+    send(widget, step=1, label="replacement", text="b by hand")
+    event_id = send(widget, "generate", step=2, n=2)
+    assert replies(widget)[-1] == {"kind": "ack", "id": event_id}
+    assert calls == [("Solve.", ["a", "b by hand"], 2)]
+    assert widget.alternatives[2] == ["c", "option 0", "option 1"]
+    assert widget.saved["ratings"][2] == [None, None, None]
+    assert store.item(widget.item_id)["alternatives"][2] == ["c", "option 0", "option 1"]
+
+
+@pytest.mark.parametrize(
+    ("generator", "n", "message"),
+    [
+        (None, 3, "has no generator"),
+        (lambda p, s, n: "one string", 3, "list of strings"),
+        (lambda p, s, n: ["x"] * n, 99, "1 to 16"),
+    ],
+)
+def test_generate_errors_reach_the_page(
+    store: lw.Store, generator: Any, n: int, message: str
+) -> None:
+    widget = lw.StepLabeler(prompt="p", steps=["a"], store=store, generator=generator)
+    send(widget, "generate", step=0, n=n)
+    (reply,) = replies(widget)
+    assert reply["kind"] == "error"
+    assert message in reply["message"]

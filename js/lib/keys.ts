@@ -12,6 +12,7 @@ export type Action =
   | { kind: "accept"; all: boolean }
   | { kind: "queue"; delta: -1 | 1 }
   | { kind: "heatmap" }
+  | { kind: "generate" }
   | { kind: "help" };
 
 /** Every key, with what it does, in the order the help overlay lists them. */
@@ -35,6 +36,7 @@ export const KEYS: [string, Action, string][] = [
   ["h", { kind: "alternative", delta: -1 }, "previous alternative of this step"],
   ["ArrowLeft", { kind: "alternative", delta: -1 }, "previous alternative of this step"],
   ["c", { kind: "choose" }, "choose this alternative to continue the solution"],
+  ["g", { kind: "generate" }, "ask the model for 3 more alternatives of this step"],
   ["r", { kind: "edit", label: "replacement" }, "write a replacement step"],
   ["n", { kind: "edit", label: "note" }, "write a note on this step"],
   ["u", { kind: "undo" }, "undo this step's last rating"],

@@ -38,6 +38,7 @@ describe("keyAction", () => {
     ["h", { kind: "alternative", delta: -1 }],
     ["ArrowLeft", { kind: "alternative", delta: -1 }],
     ["c", { kind: "choose" }],
+    ["g", { kind: "generate" }],
     ["r", { kind: "edit", label: "replacement" }],
     ["n", { kind: "edit", label: "note" }],
     ["u", { kind: "undo" }],

@@ -658,3 +658,28 @@ describe("token heatmap", () => {
     expect(byTestId("finish-bar").textContent).toContain("cannot show the token heatmap");
   });
 });
+
+describe("alternatives from the model", () => {
+  test("g asks Python for alternatives of the current step, then shows the first new one", () => {
+    const { model, root, row } = mount({ steps: ["a", "b"], alternatives: [["a"], ["b"]] });
+    press(root, "j");
+    press(root, "g");
+    const [request] = model.sent as { kind: string; id: string; step: number; n: number }[];
+    expect(request).toMatchObject({ kind: "generate", step: 1, n: 3 });
+    expect(row(1).textContent).toContain("generating…");
+    press(root, "g");
+    expect(model.sent).toHaveLength(1);
+    model.kernelSet("alternatives", [["a"], ["b", "b1", "b2", "b3"]]);
+    model.emit("msg:custom", { kind: "ack", id: request.id }, []);
+    expect(row(1).dataset.alt).toBe("1");
+    expect(row(1).textContent).toContain("alternative 2 of 4");
+  });
+
+  test("a generator error shows on the step", () => {
+    const { model, root, byTestId } = mount();
+    press(root, "g");
+    const [request] = model.sent as { id: string }[];
+    model.emit("msg:custom", { kind: "error", id: request.id, message: "not saved: no generator" }, []);
+    expect(byTestId("step-error-0").textContent).toBe("not saved: no generator");
+  });
+});

@@ -206,6 +206,35 @@ class Store:
         )[0]
         return comparison_id
 
+    def add_alternatives(self, item: str, step: int, texts: Sequence[str]) -> list[int]:
+        """Add candidate completions at ``step`` of ``item``; returns their alternative indexes.
+
+        The item keeps its id (its labels stay attached); a text already there is not added
+        twice and its existing index comes back.
+        """
+        if isinstance(texts, str) or not all(isinstance(t, str) and t.strip() for t in texts):
+            raise LabelError("alternatives must be a list of non-empty strings")
+        with self._transaction() as connection:
+            rows = connection.execute(
+                sa.select(steps.c.alt, steps.c.text).where(
+                    steps.c.item_id == item, steps.c.position == step
+                )
+            ).all()
+            if not rows:
+                raise LabelError(f"item {item!r} has no step {step}")
+            known = {row.text: row.alt for row in rows}
+            indexes: list[int] = []
+            for text in map(clean_text, texts):
+                if text not in known:
+                    known[text] = max(known.values()) + 1
+                    connection.execute(
+                        sa.insert(steps).values(
+                            item_id=item, position=step, alt=known[text], text=text, chosen=False
+                        )
+                    )
+                indexes.append(known[text])
+        return indexes
+
     def _item_shape(self, connection: sa.Connection, item: str) -> list[int]:
         """The number of alternatives at each step of ``item``."""
         rows = connection.execute(

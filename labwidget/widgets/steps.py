@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Any, TypedDict
+from typing import Any, Protocol, TypedDict
 
 import traitlets
 
@@ -72,6 +72,8 @@ class StepLabeler(LabWidget):
             token: log-probs, entropies or a model's scores, as named by ``score_kind``) and
             ``step_token_counts`` (tokens per step): shown as a heatmap, ``t`` toggles it.
             Scores travel as one float32 buffer; NaN or inf is refused.
+        generator: makes alternatives on demand (``g`` at a step asks it for three
+            continuations of the path so far; they are stored as that step's alternatives).
         suggestions: a suggested rating per step (``{"value", "confidence", "source"}`` or
             None), e.g. from a process reward model; ``a`` accepts the current step's, ``A``
             all remaining ones, and each is stored as a human label recording what it confirmed.
@@ -133,8 +135,10 @@ class StepLabeler(LabWidget):
         token_scores: Any = None,
         step_token_counts: Sequence[int] = (),
         score_kind: str = "logprob",
+        generator: Generator | None = None,
     ) -> None:
         super().__init__(store=store)
+        self.generator = generator
         if tokens or token_scores is not None:
             packed = pack_float32([] if token_scores is None else token_scores)
             check_token_layout(list(tokens), packed["shape"][0], list(step_token_counts))
@@ -203,7 +207,38 @@ class StepLabeler(LabWidget):
         self.step_labels = [ratings[0] for ratings in self.saved["ratings"]]
 
     def _handlers(self) -> dict[str, Handler]:
-        return {"label": self._on_label, "undo": self._on_undo, "goto": self._on_goto}
+        return {
+            "label": self._on_label,
+            "undo": self._on_undo,
+            "goto": self._on_goto,
+            "generate": self._on_generate,
+        }
+
+    def path_to(self, step: int) -> list[str]:
+        """The steps before ``step`` as the annotator has them: chosen or written by hand."""
+        saved = self.saved
+        path = []
+        for position in range(step):
+            replacement = saved["replacements"][position]
+            chosen = saved["choices"][position] or 0
+            path.append(replacement or self.alternatives[position][chosen])
+        return path
+
+    def _on_generate(self, event: dict[str, Any]) -> None:
+        if self.generator is None:
+            raise ValueError("this labeler has no generator: pass generator=… to make alternatives")
+        step, _ = self._step_of(event)
+        count = event.get("n", 3)
+        if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 16:
+            raise ValueError(f"ask for 1 to 16 alternatives, not {count!r}")
+        texts = self.generator(self.prompt, self.path_to(step), count)
+        if isinstance(texts, str) or not isinstance(texts, Sequence):
+            raise TypeError(f"the generator must return a list of strings, not {type(texts)}")
+        self.store.add_alternatives(self.item_id, step, [str(t) for t in texts])
+        alternatives = self.store.item(self.item_id)["alternatives"]
+        with self.hold_trait_notifications():
+            self.alternatives = alternatives
+            self._refresh()
 
     def _on_goto(self, event: dict[str, Any]) -> None:
         position = event.get("position")
@@ -273,6 +308,17 @@ class StepLabeler(LabWidget):
             event_id=str(event["id"]),
         )
         self._refresh()
+
+
+class Generator(Protocol):
+    """Makes candidate next steps: ``(prompt, steps so far, n) -> n step texts``.
+
+    Typically a closure over the user's torch model that samples ``n`` continuations of the
+    prefix and cuts each at its first step boundary.
+    """
+
+    def __call__(self, prompt: str, prefix_steps: list[str], n: int) -> Sequence[str]:
+        """Return ``n`` candidate texts for the step after ``prefix_steps``."""
 
 
 class Suggestion(TypedDict, total=False):
