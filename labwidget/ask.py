@@ -16,7 +16,9 @@ from typing import Any
 import ipywidgets
 from IPython.display import display
 
-from labwidget.store import StepSpec, Store
+from labwidget.capture import label
+from labwidget.render import Tokenizer
+from labwidget.store import Store
 from labwidget.widgets.steps import StepLabeler
 
 _worker = threading.local()
@@ -78,16 +80,18 @@ def _answered(widget: StepLabeler) -> bool:
 
 
 def ask(
-    steps: Sequence[StepSpec],
+    output: Any,
     *,
-    prompt: str = "",
     store: Store,
+    tokenizer: Tokenizer | None = None,
+    prompt: str = "",
     timeout: float | None = None,
-    **labeler_kwargs: Any,
+    **label_kwargs: Any,
 ) -> dict[str, Any]:
-    """Show an item and wait until a human has rated every step or finished it.
+    """Show a model output and wait until a human has rated every step or finished it.
 
-    Call it from a loop started with ``background``. Returns ``{"item", "ratings",
+    Takes every output ``label`` takes (text, steps, token ids, a ``generate`` output,
+    logits). Call it from a loop started with ``background``. Returns ``{"item", "ratings",
     "finish", "timed_out"}``; an item labeled before (same prompt and steps) answers at once.
 
     Raises:
@@ -99,7 +103,7 @@ def ask(
             "ask() waits for a label, which would block the kernel that has to receive it; "
             "run the loop with labwidget.background(loop) instead"
         )
-    widget = StepLabeler(prompt=prompt, steps=steps, store=store, **labeler_kwargs)
+    widget = label(output, tokenizer=tokenizer, prompt=prompt, store=store, **label_kwargs)
     answered = threading.Event()
 
     def check(_change: Any = None) -> None:

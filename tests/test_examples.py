@@ -1,0 +1,30 @@
+"""The example notebooks run top to bottom in a real kernel, as a newcomer would run them."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+import labwidget as lw
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def test_the_debug_loop_notebook_runs_and_captures_outputs(tmp_path: Path) -> None:
+    shutil.copy(EXAMPLES / "debug_loop.ipynb", tmp_path)
+    notebook = nbformat.read(tmp_path / "debug_loop.ipynb", as_version=4)
+    NotebookClient(notebook, timeout=300, resources={"metadata": {"path": str(tmp_path)}}).execute()
+    printed = "".join(
+        output.get("text", "")
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for output in cell.outputs
+    )
+    assert "generate calls seen: 20, recorded: 4" in printed
+    with lw.Store(tmp_path / "debug.db") as store:
+        captured = store.items(dataset="captured")
+        assert len(captured) == 4
+        assert all(item["steps"] for item in captured)
