@@ -1,5 +1,8 @@
 """labwidget: label model outputs step by step in JupyterLab, into a store that feeds training."""
 
+from typing import Any
+
+from labwidget._follow import follow
 from labwidget.ask import Background, ask, background
 from labwidget.capture import Capture, capture, label
 from labwidget.formats import FormatError, export, import_prm800k, to_dataset
@@ -13,6 +16,10 @@ __all__ = [
     "FormatError",
     "LabelError",
     "PairLabeler",
+    "PreferenceCollator",
+    "PreferenceDataset",
+    "StepCollator",
+    "StepDataset",
     "StepLabeler",
     "Store",
     "StoreError",
@@ -21,8 +28,20 @@ __all__ = [
     "capture",
     "compare",
     "export",
+    "follow",
     "import_prm800k",
     "label",
     "to_dataset",
 ]
 __version__ = "0.1.0"
+
+# torch-backed names load torch on first use: the store and the widgets never need it.
+_TORCH_NAMES = {"PreferenceCollator", "PreferenceDataset", "StepCollator", "StepDataset"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _TORCH_NAMES:
+        from labwidget import data
+
+        return getattr(data, name)
+    raise AttributeError(f"module 'labwidget' has no attribute {name!r}")
