@@ -55,6 +55,20 @@ function signed(value: number): string {
   return value > 0 ? `+${value}` : String(value);
 }
 
+// Redraws run on every key press over every row: writing only what changed keeps them from
+// invalidating style and layout for the whole list.
+function setText(node: HTMLElement, text: string): void {
+  if (node.textContent !== text) node.textContent = text;
+}
+
+function setData(node: HTMLElement, key: string, value: string): void {
+  if (node.dataset[key] !== value) node.dataset[key] = value;
+}
+
+function setHidden(node: HTMLElement, hidden: boolean): void {
+  if (node.hidden !== hidden) node.hidden = hidden;
+}
+
 function makeRow(step: number): Row {
   const li = element("li", "lw-step", `step-${step}`);
   li.dataset.step = String(step);
@@ -176,39 +190,37 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
     const source = alternatives[alt] ?? "";
     if (row.source !== source) {
       row.source = source;
-      row.text.textContent = source;
+      setText(row.text, source);
       row.rendered = null;
     }
     if (visible === null || visible.has(step)) renderRow(row);
     const chosen = saved().choices?.[step];
-    row.alternative.textContent =
-      alternatives.length > 1
+    setText(row.alternative, alternatives.length > 1
         ? `alternative ${alt + 1} of ${alternatives.length}${chosen === alt ? " · chosen" : ""} (h/l, c to choose)`
-        : "";
+        : "");
     const value = shownRating(step);
     const state = local.get(step);
     const status: Status = generating.has(step) ? "pending" : (state?.status ?? (value === null ? "none" : "saved"));
-    row.label.textContent = value === null ? "" : `${VALUE_NAMES[value]} (${signed(value)})`;
+    setText(row.label, value === null ? "" : `${VALUE_NAMES[value]} (${signed(value)})`);
     const suggested = value === null && alt === 0 ? suggestionAt(step) : null;
-    row.suggestion.textContent =
-      suggested === null
+    setText(row.suggestion, suggested === null
         ? ""
-        : `suggested ${VALUE_NAMES[suggested.value]}${suggested.confidence === null ? "" : ` ${Math.round(suggested.confidence * 100)}%`} · ${suggested.source} (a accepts)`;
-    row.li.dataset.suggested = suggested === null ? "" : String(suggested.value);
-    row.status.textContent = generating.has(step) ? "generating…" : STATUS_TEXT[status];
+        : `suggested ${VALUE_NAMES[suggested.value]}${suggested.confidence === null ? "" : ` ${Math.round(suggested.confidence * 100)}%`} · ${suggested.source} (a accepts)`);
+    setData(row.li, "suggested", suggested === null ? "" : String(suggested.value));
+    setText(row.status, generating.has(step) ? "generating…" : STATUS_TEXT[status]);
     const message = state?.status === "error" ? state.message : "";
-    row.error.textContent = message;
-    row.error.hidden = message === "";
+    setText(row.error, message);
+    setHidden(row.error, message === "");
     const flagged = saved().flags?.[step]?.[alt] ?? false;
-    row.marks.textContent = flagged ? "⚑ can't tell" : "";
+    setText(row.marks, flagged ? "⚑ can't tell" : "");
     const replacement = saved().replacements?.[step];
     const note = saved().notes?.[step];
     const extras = [replacement ? `replacement: ${replacement}` : "", note ? `note: ${note}` : ""];
-    row.extra.textContent = extras.filter(Boolean).join("\n");
-    row.li.dataset.status = status;
-    row.li.dataset.value = value === null ? "" : String(value);
-    row.li.dataset.flagged = String(flagged);
-    row.li.dataset.alt = String(alt);
+    setText(row.extra, extras.filter(Boolean).join("\n"));
+    setData(row.li, "status", status);
+    setData(row.li, "value", value === null ? "" : String(value));
+    setData(row.li, "flagged", String(flagged));
+    setData(row.li, "alt", String(alt));
     row.li.classList.toggle("lw-step--after-error", errorAt !== null && step > errorAt);
     const current = step === currentStep();
     row.li.classList.toggle("lw-step--current", current);
@@ -222,10 +234,10 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
     else if (finishState?.status === "pending") text = "finishing…";
     else if (reason !== null) text = FINISH_TEXT[reason];
     else if (errorAt !== null) text = `First error at step ${errorAt + 1}: press E to finish (found_error).`;
-    finishBar.textContent = text;
-    finishBar.hidden = text === "";
-    finishBar.dataset.status = finishState?.status ?? (reason === null ? "none" : "saved");
-    finishBar.dataset.reason = reason ?? "";
+    setText(finishBar, text);
+    setHidden(finishBar, text === "");
+    setData(finishBar, "status", finishState?.status ?? (reason === null ? "none" : "saved"));
+    setData(finishBar, "reason", reason ?? "");
   }
 
   let heatmap: Heatmap | null = null;
@@ -247,8 +259,8 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
         slots: rows.map((row) => row.heat),
       });
     } catch (error) {
-      finishBar.hidden = false;
-      finishBar.textContent = `cannot show the token heatmap: ${(error as Error).message}`;
+      setHidden(finishBar, false);
+      setText(finishBar, `cannot show the token heatmap: ${(error as Error).message}`);
       return;
     }
     heatmap.setVisible(heatmapOn);
@@ -268,20 +280,19 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
   /** The queue's progress: where we are, what is done, and this session's pace. */
   function drawProgress(): void {
     const { position = 0, total = 0, done = 0, session_labels = 0, session_started_ms } = model.get("progress") ?? {};
-    progress.hidden = total === 0;
+    setHidden(progress, total === 0);
     if (total === 0) return;
     const elapsed = Math.max(Date.now() - (session_started_ms ?? Date.now()), 0);
     const minutes = Math.floor(elapsed / 60_000);
     const seconds = Math.floor((elapsed % 60_000) / 1000);
     const perHour = elapsed > 0 ? Math.round((session_labels * 3_600_000) / elapsed) : 0;
     progressBar.style.width = `${(100 * done) / total}%`;
-    progressText.textContent =
-      navigationError ||
+    setText(progressText, navigationError ||
       `item ${position + 1} of ${total} · ${done} done · ${session_labels} labels this session · ` +
-        `${perHour} labels/h · ${minutes}:${String(seconds).padStart(2, "0")} (N next, P previous)`;
-    progress.dataset.done = String(done);
-    progress.dataset.total = String(total);
-    progress.dataset.position = String(position);
+        `${perHour} labels/h · ${minutes}:${String(seconds).padStart(2, "0")} (N next, P previous)`);
+    setData(progress, "done", String(done));
+    setData(progress, "total", String(total));
+    setData(progress, "position", String(position));
     // The session clock ticks only while there is a queue to show it for.
     ticker ??= setInterval(drawProgress, 1000);
   }
