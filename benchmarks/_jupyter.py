@@ -12,23 +12,17 @@ from __future__ import annotations
 import json
 import os
 import platform
-import secrets
-import signal
-import socket
 import subprocess
-import sys
 import tempfile
-import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, JupyterServer
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.browser.jupyterlab_driver import JupyterServer, running_jupyter_lab
 
-READY_TIMEOUT_S = 90
 VIEWPORT = {"width": 1280, "height": 900}
 
 # Selects cell `index` and runs it. The command is not awaited (recipe pitfall 6), so this
@@ -51,92 +45,14 @@ CELL_ERROR = """(index) => {
 }"""
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return bool(response.status == 200)
-    except OSError:
-        return False
-
-
 @contextmanager
 def jupyter_lab() -> Iterator[JupyterServer]:
     """A running ``jupyter lab`` with an empty root folder; stopped and deleted on exit."""
-    with tempfile.TemporaryDirectory(prefix="labwidget-bench-") as tmp:
-        base = Path(tmp)
-        root = base / "root"
-        root.mkdir()
-        # The news toast appears even with news_url=None and would cover the page.
-        apputils = base / "lab-settings" / "@jupyterlab" / "apputils-extension"
-        apputils.mkdir(parents=True)
-        (apputils / "notification.jupyterlab-settings").write_text(
-            json.dumps({"fetchNews": "false", "checkForUpdates": False})
-        )
-        port, token = _free_port(), secrets.token_hex(16)
-        env = dict(
-            os.environ,
-            JUPYTER_CONFIG_DIR=str(base / "config"),
-            JUPYTER_RUNTIME_DIR=str(base / "runtime"),
-            JUPYTERLAB_SETTINGS_DIR=str(base / "lab-settings"),
-            JUPYTERLAB_WORKSPACES_DIR=str(base / "workspaces"),
-            JUPYTER_PLATFORM_DIRS="1",
-            PYDEVD_DISABLE_FILE_VALIDATION="1",
-        )
-        command = [
-            sys.executable,
-            "-m",
-            "jupyter",
-            "lab",
-            "--no-browser",
-            "--ip=127.0.0.1",
-            f"--port={port}",
-            "--port-retries=0",
-            f"--IdentityProvider.token={token}",
-            f"--ServerApp.root_dir={root}",
-            "--ServerApp.allow_root=True",
-            "--LabApp.news_url=None",
-            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-            "--LabApp.expose_app_in_browser=True",
-        ]
-        log_path = base / "server.log"
-        with log_path.open("w") as log:
-            process = subprocess.Popen(
-                command,
-                env=env,
-                cwd=root,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-            server = JupyterServer(f"http://127.0.0.1:{port}", token, root, log_path)
-            try:
-                deadline = time.monotonic() + READY_TIMEOUT_S
-                while not (
-                    _answers(f"{server.url}/api/status?token={token}")
-                    and _answers(f"{server.url}/lab?token={token}")
-                ):
-                    if process.poll() is not None:
-                        raise RuntimeError(
-                            f"jupyter lab exited with {process.returncode}:\n"
-                            + log_path.read_text()
-                        )
-                    if time.monotonic() > deadline:
-                        raise RuntimeError(f"jupyter lab did not answer in {READY_TIMEOUT_S} s")
-                    time.sleep(0.1)
-                yield server
-            finally:
-                os.killpg(process.pid, signal.SIGTERM)  # the server shuts its kernels down
-                try:
-                    process.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
-                    process.wait()
+    with (
+        tempfile.TemporaryDirectory(prefix="labwidget-bench-") as tmp,
+        running_jupyter_lab(Path(tmp)) as server,
+    ):
+        yield server
 
 
 @contextmanager
