@@ -237,12 +237,7 @@ class Store:
 
     def _item_shape(self, connection: sa.Connection, item: str) -> list[int]:
         """The number of alternatives at each step of ``item``."""
-        rows = connection.execute(
-            sa.select(steps.c.position, sa.func.count())
-            .where(steps.c.item_id == item)
-            .group_by(steps.c.position)
-            .order_by(steps.c.position)
-        ).all()
+        rows = connection.execute(_queries.ITEM_SHAPE, {"item": item}).all()
         return [count for _, count in rows]
 
     def _comparison_exists(self, connection: sa.Connection, comparison: str) -> bool:

@@ -24,6 +24,7 @@ from labwidget.store._events import (
     new_event_id,
     utcnow,
 )
+from labwidget.store._queries import ITEM_SHAPE
 from labwidget.store.schema import comparisons, items, label_events, preference_events, steps
 
 if TYPE_CHECKING:
@@ -40,15 +41,7 @@ PREFERENCE_COLUMNS = (
     "event_id", "comparison_id", "preference", "strength", "annotator", "source", "confidence",
     "duration_ms", "client_time", "created_at",
 )  # fmt: skip
-# The number of alternatives at each step position of one item. Built once: compiling a new
-# SELECT for every item a bulk import touches cost more than running it.
-SHAPE_QUERY = (
-    sa.select(steps.c.position, sa.func.count())
-    .where(steps.c.item_id == sa.bindparam("item"))
-    .group_by(steps.c.position)
-    .order_by(steps.c.position)
-)
-SQLITE_SHAPE_SQL = str(SHAPE_QUERY.compile(dialect=sqlite.dialect()))
+SQLITE_SHAPE_SQL = str(ITEM_SHAPE.compile(dialect=sqlite.dialect()))
 
 
 class Batch:
@@ -119,7 +112,7 @@ class Batch:
                     self._sqlite_cursor = self._connection.connection.cursor()
                 rows = self._sqlite_cursor.execute(SQLITE_SHAPE_SQL, (item,)).fetchall()
             else:
-                rows = self._connection.execute(SHAPE_QUERY, {"item": item}).all()
+                rows = self._connection.execute(ITEM_SHAPE, {"item": item}).all()
             shape = [count for _, count in rows]
             self._shapes[item] = shape
         return shape

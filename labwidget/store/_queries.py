@@ -9,6 +9,15 @@ import sqlalchemy as sa
 from labwidget.store._events import iso
 from labwidget.store.schema import comparisons, items, label_events, preference_events, steps
 
+# The number of alternatives at each step position of one item. Built once: a bulk import asks
+# it for every item it touches, and compiling a new SELECT each time cost more than running it.
+ITEM_SHAPE = (
+    sa.select(steps.c.position, sa.func.count())
+    .where(steps.c.item_id == sa.bindparam("item"))
+    .group_by(steps.c.position)
+    .order_by(steps.c.position)
+)
+
 # What a "cleared" event holds for each kind that can be cleared (by undo).
 CLEARED: dict[str, dict[str, Any]] = {"rating": {"value": None}, "flag": {"value": 0}}
 
