@@ -12,7 +12,9 @@ def done_items(store: Store, queue: Sequence[str]) -> set[str]:
     wanted = set(queue)
     finished: set[str] = set()
     rated: dict[str, set[int]] = {}
-    for label in store.labels(annotator=store.annotator, kind=None):
+    # One item (the one just labeled) is looked up alone, not among all the annotator's labels.
+    only = queue[0] if len(queue) == 1 else None
+    for label in store.labels(item=only, annotator=store.annotator, kind=None):
         if label["item"] not in wanted:
             continue
         if label["kind"] == "finish":

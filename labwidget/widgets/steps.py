@@ -161,9 +161,13 @@ class StepLabeler(LabWidget):
             self._queue = [str(item) for item in queue]
             for item in self._queue:
                 store.item(item)  # a missing id fails here, not half-way through the queue
-            self._show(resume_at(self._queue, done_items(store, self._queue)))
+            # Which items are done is read once here; after that only the item being labeled
+            # can change, so a label re-checks that one item, not the whole queue.
+            self._done = done_items(store, self._queue)
+            self._show(resume_at(self._queue, self._done))
             return
         self._queue = []
+        self._done = set()
         positions = alternatives_of(steps)
         new_id = store.add_item(
             clean_text(prompt), positions, dataset=dataset, meta=meta, source=source
@@ -197,7 +201,7 @@ class StepLabeler(LabWidget):
         self.progress = {
             "position": self._position,
             "total": len(self._queue),
-            "done": len(done_items(self.store, self._queue)),
+            "done": len(self._done),
             "session_labels": self._session_labels,
             "session_started_ms": self._session_started * 1000,
         }
@@ -287,7 +291,10 @@ class StepLabeler(LabWidget):
             raise ValueError(f"unknown label kind {kind!r}")
         self._session_labels += 1
         self._refresh()
-        self._update_progress()
+        if self._queue:
+            self._done.discard(self.item_id)
+            self._done |= done_items(self.store, [self.item_id])
+            self._update_progress()
 
     def _accepted(self, event: dict[str, Any], step: int, alt: int) -> dict[str, Any] | None:
         """For a human rating that confirms a suggestion, the suggestion it confirmed."""
