@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from labwidget import _server
+
 SERVER_READY_TIMEOUT_S = 90
 
 KERNEL_IDLE = """() => {
@@ -183,6 +185,8 @@ def running_jupyter_lab(base: Path) -> Iterator[JupyterServer]:
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"jupyter lab did not answer in {SERVER_READY_TIMEOUT_S} s")
                 time.sleep(0.1)
+            if _server.LOADED not in log_path.read_text():
+                raise RuntimeError(f"labwidget's server extension did not load: {log_path}")
             yield server
         finally:
             os.killpg(process.pid, signal.SIGTERM)  # the server shuts its kernels down
