@@ -22,8 +22,6 @@ type LocalState =
 interface Row {
   li: HTMLLIElement;
   text: HTMLDivElement;
-  /** The step's source, shown as plain text until the row first comes near the screen. */
-  source: string | null;
   /** The source last rendered as Markdown into `text`: rendering is costly (KaTeX, sanitizing). */
   rendered: string | null;
   alternative: HTMLSpanElement;
@@ -50,6 +48,24 @@ const FINISH_TEXT: Record<FinishReason, string> = {
   bad_problem: "finished: bad problem",
   give_up: "finished: gave up",
 };
+
+/**
+ * Rows are built a block at a time. Until a block comes near the screen it is one empty
+ * placeholder of about its height, so a 1,000-step output costs the browser a screenful of rows
+ * to show, and a long session never lays out more than it has scrolled through.
+ */
+const BLOCK_ROWS = 16;
+/** A placeholder's height per row until a built row has been measured. */
+const DEFAULT_ROW_PX = 48;
+/** Blocks are built this far ahead of the screen, so scrolling meets finished rows. */
+const BLOCK_MARGIN = "1000px 0px";
+
+/**
+ * The cursor reaches Python this long after the keyboard stops moving it, so that a key press
+ * sends the kernel its label and nothing else: the label's ack never queues behind the cursor's
+ * own round trip.
+ */
+export const CURSOR_SYNC_MS = 250;
 
 function signed(value: number): string {
   return value > 0 ? `+${value}` : String(value);
@@ -95,7 +111,7 @@ function makeRow(step: number): Row {
   }
   const error = element("div", "lw-step__error", `step-error-${step}`);
   li.append(number, body, marks, suggestion, label, status, buttons, error);
-  return { li, text, source: null, rendered: null, alternative, heat, suggestion, marks, label, status, extra, error };
+  return { li, text, rendered: null, alternative, heat, suggestion, marks, label, status, extra, error };
 }
 
 export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "model" | "el">): () => void {
@@ -103,7 +119,8 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
   /** Steps waiting for the model's alternatives: the request id and how many there were. */
   const generating = new Map<number, { id: string; before: number }>();
   const shownAlt = new Map<number, number>();
-  const rows: Row[] = [];
+  /** Built rows by step; a step in a block not built yet has none. */
+  const rows: (Row | undefined)[] = [];
   let finishState: LocalState | null = null;
   let editor: { step: number; label: "note" | "replacement"; box: HTMLTextAreaElement } | null = null;
   let lastActionAt = performance.now();
@@ -156,44 +173,100 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
     return null;
   }
 
-  /** Renders a row's Markdown once it is (near) the screen, and again only when it changes. */
-  function renderRow(row: Row): void {
-    if (row.source === null || row.rendered === row.source) return;
-    row.text.replaceChildren(renderMarkdown(row.source));
-    row.rendered = row.source;
-  }
-
-  // Steps far off screen stay plain text, so a 1,000-step output appears at once; without an
-  // IntersectionObserver (jsdom) every row is rendered.
-  const visible: Set<number> | null = typeof IntersectionObserver === "undefined" ? null : new Set();
+  /** The step count the blocks were laid out for; -1 before the first layout. */
+  let laidOut = -1;
+  /** Placeholders of blocks not built yet, by block number. */
+  const placeholders = new Map<number, HTMLLIElement>();
+  let rowPx = DEFAULT_ROW_PX;
+  let rowPxMeasured = false;
+  // Without an IntersectionObserver (jsdom) every block is built at once.
   const observer =
-    visible === null
+    typeof IntersectionObserver === "undefined"
       ? null
       : new IntersectionObserver(
           (entries) => {
+            // Layout is clean here: measure the built rows before adding more.
+            if (!rowPxMeasured) measureRows();
             for (const entry of entries) {
-              const step = Number((entry.target as HTMLElement).dataset.step);
-              if (!entry.isIntersecting) visible.delete(step);
-              else if (rows[step] !== undefined) {
-                visible.add(step);
-                renderRow(rows[step]);
-              }
+              if (entry.isIntersecting) buildBlock(Number((entry.target as HTMLElement).dataset.block));
             }
           },
-          { rootMargin: "800px 0px" },
+          // scrollMargin stretches the notebook's own scroll area too, not just the window.
+          { rootMargin: BLOCK_MARGIN, scrollMargin: BLOCK_MARGIN } as IntersectionObserverInit,
         );
+
+  /** Sizes the placeholders from the rows built so far, so the scrollbar is about right. */
+  function measureRows(): void {
+    const built = rows.filter((row): row is Row => row !== undefined && row.li.isConnected);
+    const height = built.reduce((sum, row) => sum + row.li.offsetHeight, 0);
+    if (height === 0) return;
+    rowPxMeasured = true;
+    rowPx = height / built.length;
+    for (const [block, placeholder] of placeholders) placeholder.style.height = `${blockSize(block) * rowPx}px`;
+  }
+
+  const blockSize = (block: number) => Math.min(BLOCK_ROWS, stepCount() - block * BLOCK_ROWS);
+
+  function makePlaceholder(block: number): HTMLLIElement {
+    const placeholder = element("li", "lw-steps__placeholder");
+    placeholder.dataset.block = String(block);
+    placeholder.setAttribute("aria-hidden", "true");
+    placeholder.style.height = `${blockSize(block) * rowPx}px`;
+    placeholders.set(block, placeholder);
+    observer?.observe(placeholder);
+    return placeholder;
+  }
+
+  /** Builds and draws the rows of `block` in place of its placeholder. */
+  function buildBlock(block: number): void {
+    const placeholder = placeholders.get(block);
+    if (placeholder === undefined) return;
+    placeholders.delete(block);
+    observer?.unobserve(placeholder);
+    const first = block * BLOCK_ROWS;
+    const built: HTMLLIElement[] = [];
+    const errorAt = firstError();
+    for (let step = first; step < first + blockSize(block); step++) {
+      const row = makeRow(step);
+      rows[step] = row;
+      built.push(row.li);
+      heatmap?.attach(step, row.heat);
+      drawRow(step, errorAt);
+    }
+    placeholder.replaceWith(...built);
+  }
+
+  /** The row of `step`, built if its block was not yet. */
+  function rowOf(step: number): Row | undefined {
+    if (rows[step] === undefined) buildBlock(Math.floor(step / BLOCK_ROWS));
+    return rows[step];
+  }
+
+  /** Lays the list out afresh for a new number of steps: the first block built, the rest placeholders. */
+  function layOut(): void {
+    for (const placeholder of placeholders.values()) observer?.unobserve(placeholder);
+    placeholders.clear();
+    rows.length = 0;
+    laidOut = stepCount();
+    const blocks = Math.ceil(laidOut / BLOCK_ROWS);
+    list.replaceChildren(...Array.from({ length: blocks }, (_, block) => makePlaceholder(block)));
+    for (let block = 0; block < blocks; block++) {
+      if (block === 0 || observer === null) buildBlock(block);
+    }
+    buildBlock(Math.floor(currentStep() / BLOCK_ROWS));
+  }
 
   function drawRow(step: number, errorAt: number | null): void {
     const row = rows[step];
+    if (row === undefined) return;
     const alt = altOf(step);
     const alternatives = alternativesAt(step);
     const source = alternatives[alt] ?? "";
-    if (row.source !== source) {
-      row.source = source;
-      setText(row.text, source);
-      row.rendered = null;
+    // With the heatmap on, the tokens stand in for the text: it is rendered when it shows.
+    if (row.rendered !== source && !(heatmap !== null && heatmapOn)) {
+      row.text.replaceChildren(renderMarkdown(source));
+      row.rendered = source;
     }
-    if (visible === null || visible.has(step)) renderRow(row);
     const chosen = saved().choices?.[step];
     setText(row.alternative, alternatives.length > 1
         ? `alternative ${alt + 1} of ${alternatives.length}${chosen === alt ? " · chosen" : ""} (h/l, c to choose)`
@@ -230,7 +303,8 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
   function drawFinish(errorAt: number | null): void {
     const reason = saved().finish ?? null;
     let text = "";
-    if (finishState?.status === "error") text = finishState.message;
+    if (heatmapError !== "") text = heatmapError;
+    else if (finishState?.status === "error") text = finishState.message;
     else if (finishState?.status === "pending") text = "finishing…";
     else if (reason !== null) text = FINISH_TEXT[reason];
     else if (errorAt !== null) text = `First error at step ${errorAt + 1}: press E to finish (found_error).`;
@@ -242,29 +316,32 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
 
   let heatmap: Heatmap | null = null;
   let heatmapOn = true;
+  let heatmapError = "";
 
-  /** (Re)builds the token heatmap from the traits; the item's text shows when it is off. */
+  /**
+   * (Re)builds the token heatmap from the traits; the item's text shows when it is off. Rows
+   * built later get their tokens as they are built. Call `draw` after it.
+   */
   function mountTokens(): void {
     heatmap?.dispose();
     heatmap = null;
     const tokens = model.get("tokens") ?? [];
     root.classList.remove("lw-steps--heatmap");
-    if (tokens.length === 0 || rows.length !== stepCount()) return;
-    try {
-      heatmap = mountHeatmap(list, {
-        tokens,
-        scores: decodeFloat32(model.get("token_scores") as Parameters<typeof decodeFloat32>[0]),
-        stepTokenCounts: model.get("step_token_counts"),
-        kind: model.get("score_kind"),
-        slots: rows.map((row) => row.heat),
-      });
-    } catch (error) {
-      setHidden(finishBar, false);
-      setText(finishBar, `cannot show the token heatmap: ${(error as Error).message}`);
-      return;
+    if (tokens.length > 0) {
+      try {
+        heatmap = mountHeatmap(list, {
+          tokens,
+          scores: decodeFloat32(model.get("token_scores") as Parameters<typeof decodeFloat32>[0]),
+          stepTokenCounts: model.get("step_token_counts"),
+          kind: model.get("score_kind"),
+          slots: Array.from({ length: stepCount() }, (_, step) => rows[step]?.heat),
+        });
+        heatmap.setVisible(heatmapOn);
+        root.classList.toggle("lw-steps--heatmap", heatmapOn);
+      } catch (error) {
+        heatmapError = `cannot show the token heatmap: ${(error as Error).message}`;
+      }
     }
-    heatmap.setVisible(heatmapOn);
-    root.classList.toggle("lw-steps--heatmap", heatmapOn);
   }
 
   function toggleHeatmap(): void {
@@ -272,6 +349,7 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
     heatmapOn = !heatmapOn;
     heatmap.setVisible(heatmapOn);
     root.classList.toggle("lw-steps--heatmap", heatmapOn);
+    draw();
   }
 
   let navigationError = "";
@@ -297,36 +375,53 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
     ticker ??= setInterval(drawProgress, 1000);
   }
 
-  // Rows are reused rather than rebuilt so that focus inside the widget survives a redraw.
-  function draw(): void {
+  /** The first error and the cursor as last drawn: when either moves, more rows change. */
+  let drawnErrorAt: number | null = null;
+  let drawnCursor = -1;
+
+  /**
+   * Brings the DOM up to date: every built row, or only the `changed` steps when the rest
+   * cannot have changed. A key press redraws a row or two, never the whole list, so the ack
+   * that follows it finds the page idle.
+   */
+  function draw(changed?: number[]): void {
     drawProgress();
     if (promptSource !== model.get("prompt")) {
       promptSource = model.get("prompt");
       prompt.replaceChildren(renderMarkdown(promptSource));
     }
-    while (rows.length < stepCount()) {
-      const row = makeRow(rows.length);
-      rows.push(row);
-      list.append(row.li);
-      observer?.observe(row.li);
-    }
-    while (rows.length > stepCount()) {
-      const row = rows.pop();
-      if (row === undefined) break;
-      observer?.unobserve(row.li);
-      visible?.delete(rows.length);
-      row.li.remove();
-    }
+    if (laidOut !== stepCount()) layOut();
     const errorAt = firstError();
-    rows.forEach((_, step) => drawRow(step, errorAt));
+    if (changed === undefined || errorAt !== drawnErrorAt) {
+      rows.forEach((_, step) => drawRow(step, errorAt));
+    } else {
+      for (const step of new Set([...changed, drawnCursor, currentStep()])) drawRow(step, errorAt);
+    }
+    drawnErrorAt = errorAt;
+    drawnCursor = currentStep();
     drawFinish(errorAt);
   }
+
+  let cursorSync: ReturnType<typeof setTimeout> | undefined;
 
   function moveTo(step: number): void {
     const target = Math.min(Math.max(step, 0), stepCount() - 1);
     if (target < 0 || target === model.get("cursor")) return;
     model.set("cursor", target);
+    clearTimeout(cursorSync);
+    cursorSync = setTimeout(syncCursor, CURSOR_SYNC_MS);
+  }
+
+  function syncCursor(): void {
+    cursorSync = undefined;
     model.save_changes();
+  }
+
+  /** Sends a cursor move still waiting, e.g. before Python loads another item and resets it. */
+  function flushCursor(): void {
+    if (cursorSync === undefined) return;
+    clearTimeout(cursorSync);
+    syncCursor();
   }
 
   /** Sends one event; the time since the previous one is its time on task. */
@@ -352,7 +447,7 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
     const alt = kind === "choice" ? 0 : altOf(step);
     const event = submit({ kind: "label", step, alt, label: kind, ...payload });
     local.set(step, { status: "pending", id: event.id, label: kind, alt, ...payload });
-    draw();
+    draw([step]);
   }
 
   function rate(step: number, value: LabelValue): void {
@@ -376,7 +471,7 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
     const event = submit({ kind: "undo", step, alt, label: "rating" });
     // No value: until Python answers with the restored label, the row shows what is saved.
     local.set(step, { status: "pending", id: event.id, label: "rating", alt });
-    draw();
+    draw([step]);
   }
 
   function finish(reason: FinishReason): void {
@@ -392,7 +487,7 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
       kind === "note" ? "A note on this step (Enter saves, Esc cancels)" : "The step as it should be (Enter saves, Esc cancels)";
     box.value = (kind === "note" ? saved().notes?.[step] : saved().replacements?.[step]) ?? "";
     box.addEventListener("keydown", onEditorKeydown);
-    rows[step].extra.after(box);
+    rowOf(step)?.extra.after(box);
     editor = { step, label: kind, box };
     box.focus();
   }
@@ -432,7 +527,7 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
     } else if (local.get(event.step)?.id === event.id) {
       local.set(event.step, next);
     }
-    draw();
+    draw(event.step === null ? undefined : [event.step]);
   }
 
   const outbox = new Outbox({ send: (event) => model.send(event), settle });
@@ -470,6 +565,7 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
     const target = position + delta;
     if (total === 0 || target < 0 || target >= total) return;
     closeEditor();
+    flushCursor();
     navigation.submit({ kind: "goto", id: newEventId(), position: target });
   }
 
@@ -483,7 +579,7 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
       case "alternative": {
         const count = alternativesAt(step).length;
         shownAlt.set(step, (altOf(step) + action.delta + count) % count);
-        return draw();
+        return draw([step]);
       }
       case "choose":
         return label(step, "choice", { value: altOf(step) });
@@ -538,28 +634,48 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
   };
 
   const onCursor = () => {
-    draw();
+    const step = currentStep();
+    rowOf(step);
+    draw([]);
     // jsdom has no scrollIntoView.
-    rows[currentStep()]?.li.scrollIntoView?.({ block: "nearest" });
+    rows[step]?.li.scrollIntoView?.({ block: "nearest" });
   };
+  /** What Python has saved for a step, as a string that changes whenever any of it does. */
+  const savedKey = (step: number) => {
+    const { ratings, flags, choices, replacements, notes } = saved();
+    return JSON.stringify([model.get("step_labels")[step], ratings?.[step], flags?.[step], choices?.[step], replacements?.[step], notes?.[step]]);
+  };
+  let savedKeys: string[] = [];
+
   const onSaved = () => {
+    const changed: number[] = [];
     // Python's traits now hold every acked action, so the local bridge is no longer needed.
-    for (const [step, state] of local) if (state.status === "saved") local.delete(step);
+    for (const [step, state] of local) {
+      if (state.status !== "saved") continue;
+      local.delete(step);
+      changed.push(step);
+    }
     if (finishState?.status === "saved") finishState = null;
-    draw();
+    const keys = Array.from({ length: stepCount() }, (_, step) => savedKey(step));
+    keys.forEach((key, step) => {
+      if (key !== savedKeys[step]) changed.push(step);
+    });
+    savedKeys = keys;
+    draw(changed);
   };
   const onItem = () => {
     local.clear();
     generating.clear();
     shownAlt.clear();
     finishState = null;
+    heatmapError = "";
     closeEditor();
-    draw();
     mountTokens();
+    draw();
   };
   const onTokens = () => {
-    draw();
     mountTokens();
+    draw();
   };
   const onCustom = (msg: unknown) => {
     outbox.receive(msg);
@@ -567,10 +683,11 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
     generation.receive(msg);
   };
 
+  const drawAll = () => draw();
   const modelListeners: [string, (msg?: unknown) => void][] = [
-    ["change:prompt", draw],
-    ["change:steps", draw],
-    ["change:alternatives", draw],
+    ["change:prompt", drawAll],
+    ["change:steps", drawAll],
+    ["change:alternatives", drawAll],
     ["change:step_labels", onSaved],
     ["change:saved", onSaved],
     ["change:cursor", onCursor],
@@ -585,8 +702,8 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
   for (const [name, callback] of modelListeners) model.on(name, callback);
   root.addEventListener("keydown", onKeydown);
   list.addEventListener("click", onClick);
-  draw();
   mountTokens();
+  draw();
 
   return () => {
     for (const [name, callback] of modelListeners) model.off(name, callback);
@@ -596,6 +713,7 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
     observer?.disconnect();
     heatmap?.dispose();
     clearInterval(ticker);
+    flushCursor();
     outbox.dispose();
     navigation.dispose();
     generation.dispose();

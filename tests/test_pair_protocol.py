@@ -61,9 +61,9 @@ def test_a_preference_is_committed_then_acked(pair: lw.PairLabeler, store: lw.St
         "2+3*4 = 14",
     )
     assert (pair.preference, pair.strength) == ("b", 2.0)
-    # The saved state reaches the page in one update, before the ack.
+    # The ack leaves first; the saved state follows in one update.
     kinds = [m["data"].get("method") for m in pair.comm.published if m["data"]]
-    assert kinds[-2:] == ["update", "custom"]
+    assert kinds[-2:] == ["custom", "update"]
     assert state_updates(pair)[-1] == {"preference": "b", "strength": 2.0}
 
 

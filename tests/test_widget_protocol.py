@@ -40,10 +40,29 @@ def test_a_label_is_committed_then_acked(labeler: lw.StepLabeler, store: lw.Stor
     assert replies(labeler) == [{"kind": "ack", "id": event_id}]
     assert [(r["event_id"], r["step"], r["value"]) for r in store.labels()] == [(event_id, 1, 1)]
     assert labeler.step_labels == [None, 1, None]
-    # The new saved state goes to the page before the ack, so "saved" never shows stale values.
+    # The ack leaves first: the page shows the label as saved from its own copy until the new
+    # saved state arrives right after it, in one update message.
     kinds = [m["data"].get("method") for m in labeler.comm.published if m["data"]]
-    assert kinds[-2:] == ["update", "custom"]
-    assert state_updates(labeler)[-1] == {"step_labels": [None, 1, None]}
+    assert kinds[-2:] == ["custom", "update"]
+    update = state_updates(labeler)[-1]
+    assert update["step_labels"] == [None, 1, None]
+    assert update["saved"]["ratings"] == [[None], [1], [None]]
+
+
+def test_a_stored_label_stays_acked_when_the_refresh_after_it_fails(
+    labeler: lw.StepLabeler,
+    store: lw.Store,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def broken_refresh() -> None:
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(labeler, "_refresh", broken_refresh)
+    event_id = send_label(labeler, 2, 1)
+    assert replies(labeler) == [{"kind": "ack", "id": event_id}]
+    assert [(r["event_id"], r["value"]) for r in store.labels()] == [(event_id, 1)]
+    assert f"stored event {event_id} but could not refresh the widget" in caplog.text
 
 
 def test_a_resent_event_is_stored_once_and_acked_again(

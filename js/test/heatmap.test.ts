@@ -272,7 +272,7 @@ describe("mountHeatmap", () => {
       },
     );
     const heatmap = mountHeatmap(document.createElement("div"), { tokens, scores, stepTokenCounts, kind: "logprob" });
-    expect(made).toEqual([{ rootMargin: "200px 0px" }]);
+    expect(made).toEqual([{ rootMargin: "200px 0px", scrollMargin: "200px 0px" }]);
     expect(observe).toHaveBeenCalledTimes(3);
     heatmap.dispose();
     expect(disconnect).toHaveBeenCalledOnce();

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { ACK_TIMEOUT_MS, MAX_RESENDS, NO_REPLY_MESSAGE } from "../lib/protocol";
-import widget from "../steps";
+import widget, { CURSOR_SYNC_MS } from "../steps";
 import type { LabelEvent, StepLabelerTraits } from "../types";
 import { createFakeModel } from "./fake_model";
 
@@ -164,8 +164,9 @@ describe("focus scoping", () => {
 });
 
 describe("moving", () => {
-  test("j/k and the arrows move the cursor, clamped at both ends, and save it", () => {
-    const { model, root, row } = mount();
+  test("j/k and the arrows move the cursor, clamped at both ends, and save it once they stop", () => {
+    vi.useFakeTimers();
+    const { model, root, row, cleanup } = mount();
     press(root, "k");
     expect(model.get("cursor")).toBe(0);
     press(root, "j");
@@ -176,8 +177,18 @@ describe("moving", () => {
     press(root, "ArrowUp");
     expect(model.get("cursor")).toBe(1);
     expect(row(1).getAttribute("aria-current")).not.toBeNull();
-    expect(model.saved.map((s) => s.cursor)).toEqual([1, 2, 1]);
     expect(model.viewSets).toEqual(["cursor", "cursor", "cursor"]);
+    // Moves reach Python together, once the keys pause: a key press sends one message at most.
+    expect(model.saved).toEqual([]);
+    vi.advanceTimersByTime(CURSOR_SYNC_MS - 1);
+    expect(model.saved).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(model.saved.map((s) => s.cursor)).toEqual([1]);
+    // A move still waiting when the widget goes is saved then, not lost.
+    press(root, "j");
+    cleanup();
+    expect(model.saved.map((s) => s.cursor)).toEqual([1, 2]);
+    expect(vi.getTimerCount()).toBe(0);
   });
 
   test("with no steps, keys neither move nor rate", () => {
@@ -335,7 +346,7 @@ describe("cleanup", () => {
     const { model, root, row, cleanup, labelsSent } = mount();
     press(root, "3");
     expect(model.listenerCount()).toBeGreaterThan(0);
-    expect(vi.getTimerCount()).toBe(1);
+    expect(vi.getTimerCount()).toBe(2); // the label's resend and the cursor's sync
     cleanup();
     expect(model.listenerCount()).toBe(0);
     expect(vi.getTimerCount()).toBe(0);
@@ -502,7 +513,7 @@ describe("PRM800K labeling", () => {
 });
 
 describe("long outputs", () => {
-  test("rows render their Markdown only once they come near the screen", () => {
+  test("rows are built a block at a time as they come near the screen", () => {
     const observed = new Set<Element>();
     let report: IntersectionObserverCallback = () => {};
     let disconnected = false;
@@ -523,21 +534,68 @@ describe("long outputs", () => {
     vi.stubGlobal("IntersectionObserver", FakeObserver);
     try {
       const steps = Array.from({ length: 1000 }, (_, i) => `Step ${i}: $x_{${i}} = ${i}$`);
-      const { row, cleanup } = mount({ steps });
-      expect(observed.size).toBe(1000);
-      expect(row(0).querySelector(".katex")).toBeNull();
-      expect(row(0).textContent).toContain("$x_{0} = 0$");
-      const entry = (step: number, isIntersecting: boolean) =>
-        ({ target: row(step), isIntersecting }) as unknown as IntersectionObserverEntry;
-      report([entry(0, true), entry(1, true)], {} as IntersectionObserver);
+      const { model, el, row, cleanup } = mount({ steps, step_labels: steps.map(() => null) });
+      const built = () => el.querySelectorAll(".lw-step").length;
+      // The first block is built and typeset; the other 62 blocks are one placeholder each.
+      expect(built()).toBe(16);
+      expect(observed.size).toBe(62);
       expect(row(0).querySelector(".katex")).not.toBeNull();
-      expect(row(1).querySelector(".katex")).not.toBeNull();
-      expect(row(2).querySelector(".katex")).toBeNull();
+      expect(row(15).querySelector(".katex")).not.toBeNull();
+      expect(el.querySelector('[data-testid="step-16"]')).toBeNull();
+      const placeholders = [...el.querySelectorAll<HTMLElement>(".lw-steps__placeholder")];
+      expect(placeholders.map((p) => p.dataset.block)).toEqual(Array.from({ length: 62 }, (_, i) => String(i + 1)));
+      expect(placeholders.at(-1)?.style.height).toBe(`${(1000 - 62 * 16) * 48}px`);
+      const entry = (target: Element, isIntersecting: boolean) =>
+        ({ target, isIntersecting }) as unknown as IntersectionObserverEntry;
+      report([entry(placeholders[0], true), entry(placeholders[1], false)], {} as IntersectionObserver);
+      expect(built()).toBe(32);
+      expect(row(31).querySelector(".katex")).not.toBeNull();
+      expect(observed.has(placeholders[0])).toBe(false);
+      expect(placeholders[0].isConnected).toBe(false);
+      // Rows stay in step order, and a jump of the cursor builds the block it lands in.
+      expect([...el.querySelectorAll<HTMLElement>(".lw-step")].map((li) => Number(li.dataset.step))).toEqual(
+        Array.from({ length: 32 }, (_, i) => i),
+      );
+      model.kernelSet("cursor", 500);
+      expect(row(500).classList.contains("lw-step--current")).toBe(true);
+      expect(built()).toBe(48);
+      model.kernelSet("step_labels", steps.map((_, i) => (i === 501 ? -1 : null)));
+      expect(row(500).classList.contains("lw-step--after-error")).toBe(false);
+      expect(row(502).classList.contains("lw-step--after-error")).toBe(true);
       cleanup();
       expect(disconnected).toBe(true);
     } finally {
       vi.unstubAllGlobals();
     }
+  });
+});
+
+describe("redraws", () => {
+  test("a key press, its ack and Python's update each write to the rows they concern only", () => {
+    const steps = Array.from({ length: 200 }, (_, i) => `Step ${i}`);
+    const { model, el, root, labelsSent } = mount({ steps, step_labels: steps.map(() => null), cursor: 50 });
+    const observer = new MutationObserver(() => {});
+    observer.observe(el.querySelector(".lw-steps__list") as HTMLElement, {
+      subtree: true,
+      childList: true,
+      characterData: true,
+      attributes: true,
+    });
+    /** The steps whose rows `action` changed in the DOM. */
+    const touchedBy = (action: () => void) => {
+      action();
+      const rows = observer.takeRecords().map(({ target }) =>
+        Number((target instanceof Element ? target : target.parentElement)?.closest<HTMLElement>(".lw-step")?.dataset.step),
+      );
+      return [...new Set(rows)].sort((a, b) => a - b);
+    };
+    expect(touchedBy(() => press(root, "3"))).toEqual([50, 51]); // the label on 50, the cursor onto 51
+    expect(touchedBy(() => model.emit("msg:custom", { kind: "ack", id: labelsSent()[0].id }, []))).toEqual([50]);
+    // Python's update says what the page already shows: nothing changes.
+    expect(touchedBy(() => model.kernelSet("step_labels", steps.map((_, i) => (i === 50 ? 1 : null))))).toEqual([]);
+    const fromElsewhere = steps.map((_, i) => (i === 50 || i === 120 ? 1 : null));
+    expect(touchedBy(() => model.kernelSet("step_labels", fromElsewhere))).toEqual([120]);
+    observer.disconnect();
   });
 });
 
@@ -602,6 +660,19 @@ describe("queue", () => {
     model.kernelSet("progress", { ...progress, position: 3 });
     press(root, "N", { shiftKey: true });
     expect(model.sent).toHaveLength(2);
+  });
+
+  test("a cursor move still waiting reaches Python before N, so Python's reset to step 1 shows", () => {
+    vi.useFakeTimers();
+    const { root, model, row } = mount({ progress });
+    press(root, "j");
+    expect(model.saved).toEqual([]);
+    press(root, "N", { shiftKey: true });
+    expect(model.saved.map((s) => s.cursor)).toEqual([1]);
+    vi.advanceTimersByTime(CURSOR_SYNC_MS);
+    expect(model.saved).toHaveLength(1); // sent once, not again when the wait would have ended
+    model.kernelSet("cursor", 0); // Python loads the next item at its first step
+    expect(row(0).classList.contains("lw-step--current")).toBe(true);
   });
 
   test("a refused move shows its error in the progress bar; cleanup stops the clock", () => {

@@ -3,6 +3,10 @@
 The browser sends each label as a custom message ``{kind, id, ...}`` with an id it made. Python
 commits it in its own transaction and only then replies ``{kind: "ack", id}``, so the page marks
 a label saved only once it is durable; a failure replies ``{kind: "error", id, message}``.
+
+The ack is what the labeler waits for, so a handler may leave work that only refreshes the
+widget's traits (re-reading what is saved) as a follow-up: it runs right after the ack is sent,
+and its state update reaches the page after the ack instead of holding it up.
 """
 
 from __future__ import annotations
@@ -18,9 +22,13 @@ import anywidget
 from labwidget.store import LabelError, Store
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
+# The longest an ack's follow-up waits for ipykernel to have sent the ack.
+ACK_SEND_WAIT_S = 0.05
 log = logging.getLogger("labwidget")
 
-Handler = Callable[[dict[str, Any]], None]
+FollowUp = Callable[[], None]
+# A handler commits the event; what it returns runs after the ack.
+Handler = Callable[[dict[str, Any]], FollowUp | None]
 
 
 class LabWidget(anywidget.AnyWidget):
@@ -47,14 +55,38 @@ class LabWidget(anywidget.AnyWidget):
             return
         try:
             with self._lock:
-                handler(content)
+                follow_up = handler(content)
         except (LabelError, KeyError, TypeError, ValueError) as exc:
             self._reply_error(event_id, f"not saved: {exc}")
+            return
         except Exception as exc:  # a failed write must reach the page, never vanish in the kernel
             log.exception("labwidget could not store event %s", event_id)
             self._reply_error(event_id, f"not saved: {type(exc).__name__}: {exc}")
-        else:
-            self.send({"kind": "ack", "id": event_id})
+            return
+        self.send({"kind": "ack", "id": event_id})
+        if follow_up is None:
+            return
+        self._wait_until_sent()
+        try:
+            with self._lock:
+                follow_up()
+        except Exception:  # the event is stored and acked; only the widget's view of it is stale
+            log.exception("labwidget stored event %s but could not refresh the widget", event_id)
+
+    def _wait_until_sent(self) -> None:
+        """Blocks until ipykernel's IOPub thread has sent what is queued (the ack), or 50 ms.
+
+        That thread sends every message and needs the GIL to do it; a follow-up started at once
+        would hold the GIL for up to the interpreter's switch interval (5 ms) first. Outside
+        ipykernel there is no such thread and this returns at once.
+        """
+        kernel = getattr(self.comm, "kernel", None)
+        schedule = getattr(getattr(kernel, "iopub_thread", None), "schedule", None)
+        if not callable(schedule):
+            return
+        sent = threading.Event()
+        schedule(sent.set)
+        sent.wait(ACK_SEND_WAIT_S)
 
     def _reply_error(self, event_id: Any, message: str) -> None:
         self.send({"kind": "error", "id": event_id, "message": message})

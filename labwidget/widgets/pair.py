@@ -8,7 +8,7 @@ from typing import Any
 import traitlets
 
 from labwidget.store import Store, clean_text
-from labwidget.widgets._base import STATIC, Handler, LabWidget
+from labwidget.widgets._base import STATIC, FollowUp, Handler, LabWidget
 
 PREFERENCES = ("a", "b", "tie")
 MAX_STRENGTH = 3.0
@@ -98,7 +98,7 @@ class PairLabeler(LabWidget):
     def _handlers(self) -> dict[str, Handler]:
         return {"preference": self._on_preference}
 
-    def _on_preference(self, event: dict[str, Any]) -> None:
+    def _on_preference(self, event: dict[str, Any]) -> FollowUp:
         if event.get("comparison") != self.comparison_id:
             raise ValueError(
                 f"the event is for comparison {event.get('comparison')!r}, "
@@ -123,8 +123,14 @@ class PairLabeler(LabWidget):
         )
         # A resent event may be older than one committed since; only the store knows which is
         # current then. A new event is the newest, so the store need not be asked.
+        return lambda: self._show_committed(preference, strength, new=new)
+
+    def _show_committed(self, preference: str, strength: float | None, *, new: bool) -> None:
+        """After the ack: the traits show the committed preference."""
+        # A resent event may be older than one committed since; only the store knows which is
+        # current then. A new event is the newest, so the store need not be asked.
         saved = (preference, strength) if new else _saved_preference(self.store, self.comparison_id)
-        with self.hold_sync():  # one update message, before the base class sends the ack
+        with self.hold_sync():  # one update message
             self.preference, self.strength = saved
 
 

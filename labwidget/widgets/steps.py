@@ -10,7 +10,7 @@ import traitlets
 
 from labwidget.store import StepSpec, Store, clean_text
 from labwidget.store._events import alternatives_of
-from labwidget.widgets._base import STATIC, Handler, LabWidget
+from labwidget.widgets._base import STATIC, FollowUp, Handler, LabWidget
 from labwidget.widgets._buffers import check_token_layout, pack_float32
 from labwidget.widgets._queue import done_items, resume_at
 
@@ -207,8 +207,10 @@ class StepLabeler(LabWidget):
         }
 
     def _refresh(self) -> None:
-        self.saved = saved_state(self.store, self.item_id, [len(a) for a in self.alternatives])
-        self.step_labels = [ratings[0] for ratings in self.saved["ratings"]]
+        saved = saved_state(self.store, self.item_id, [len(a) for a in self.alternatives])
+        with self.hold_sync():  # one update message for both traits
+            self.saved = saved
+            self.step_labels = [ratings[0] for ratings in saved["ratings"]]
 
     def _handlers(self) -> dict[str, Handler]:
         return {
@@ -262,7 +264,7 @@ class StepLabeler(LabWidget):
             raise ValueError(f"there is no alternative {alt!r}")
         return step, alt
 
-    def _on_label(self, event: dict[str, Any]) -> None:
+    def _on_label(self, event: dict[str, Any]) -> FollowUp:
         kind = event.get("label", "rating")
         timing: dict[str, Any] = {
             "event_id": str(event["id"]),
@@ -290,6 +292,10 @@ class StepLabeler(LabWidget):
         else:
             raise ValueError(f"unknown label kind {kind!r}")
         self._session_labels += 1
+        return self._show_committed
+
+    def _show_committed(self) -> None:
+        """After the ack: the traits show the new label and, with a queue, what is done."""
         self._refresh()
         if self._queue:
             self._done.discard(self.item_id)

@@ -43,6 +43,25 @@ def run_all_cells(page: Any) -> None:
     page.locator('li.lm-Menu-item[data-command="runmenu:run-all"]').click()
 
 
+SCROLL_TO_LAST_STEP = """async (count) => {
+  const labeler = document.querySelector('[data-testid=step-labeler]');
+  const last = () => labeler.querySelector(`[data-testid="step-${count - 1}"]`);
+  for (let tries = 0; tries < 1000 && last() === null; tries++) {
+    labeler.querySelector('.lw-steps__placeholder')?.scrollIntoView();
+    await new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)));
+  }
+  return last() !== null;
+}"""
+
+
+def scroll_to_last_step(page: Any, count: int) -> None:
+    """Scroll the step labeler down as a reader would, until all ``count`` rows are built.
+
+    Rows are built a block at a time as they near the screen; this is what makes them exist.
+    """
+    assert page.evaluate(SCROLL_TO_LAST_STEP, count), f"step {count - 1} was never built"
+
+
 def wait_for_rows(db: Path, query: str, count: int, timeout: float = 30.0) -> list[tuple[Any, ...]]:
     """Poll a SQLite file with plain sqlite3 until ``query`` returns ``count`` rows."""
     deadline = time.monotonic() + timeout

@@ -9,6 +9,7 @@ from typing import Any
 from tests.browser.jupyterlab_driver import (
     open_notebook,
     run_all_cells,
+    scroll_to_last_step,
     wait_for_rows,
     write_notebook,
 )
@@ -54,7 +55,9 @@ def test_a_corpus_of_hostile_outputs_cannot_run_script_or_load_anything(
     open_notebook(page, jupyter_server, "hostile.ipynb")
     run_all_cells(page)
     page.get_by_test_id("step-labeler").wait_for(state="visible")
-    page.wait_for_selector(f'[data-testid="step-{len(payloads) - 1}"]')
+    scroll_to_last_step(page, len(payloads))
+    # Every payload's row is built and rendered: none was skipped for being off screen.
+    assert page.locator("[data-testid=step-labeler] .lw-step").count() == len(payloads)
     # Fire what a user's pointer and keyboard would on every rendered element: any handler
     # that survived sanitizing would run now.
     page.evaluate(FIRE_EVENTS)
