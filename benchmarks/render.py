@@ -187,7 +187,12 @@ MEASURE = """({ index, side, steps }) => {
     const root = cell.querySelector('.jp-OutputArea ' + side.root);
     const rows = root === null ? [] : root.querySelectorAll(side.row);
     if (rows.length > 0 && result.firstRow === undefined) result.firstRow = now;
-    if (rows.length > 0 && screenful(root, rows)) result.paint = now;
+    if (rows.length > 0 && screenful(root, rows)) {
+      result.paint = now;
+      // StepLabeler marks the start of its render (js/steps.ts RENDER_MARK).
+      const marks = performance.getEntriesByName('labwidget:steps:render');
+      if (marks.length > 0) result.render = marks[marks.length - 1].startTime;
+    }
     else requestAnimationFrame(poll);
   }
 
@@ -221,6 +226,7 @@ class Paint:
     displayed: float  # the cell's execute_result (the widget's view) reaching the page
     first_row: float  # a first step row in the DOM, typeset or not
     paint: float  # the first frame with a complete screenful
+    render: float | None  # StepLabeler's render starting in the page (None for ipywidgets)
 
 
 def takes_token_scores() -> bool:
@@ -252,8 +258,13 @@ def measure_side(browser: Any, server: JupyterServer, side: Side, steps: int, ru
         run_cell(page, 2)
         build_s = json.loads((server.root / "build.json").read_text())["build_s"]
     start = result["start"]
+    render = result.get("render")
     return Paint(
-        build_s * 1e3, displayed - start, result["firstRow"] - start, result["paint"] - start
+        build_s * 1e3,
+        displayed - start,
+        result["firstRow"] - start,
+        result["paint"] - start,
+        None if render is None else render - start,
     )
 
 
@@ -277,19 +288,25 @@ def report(steps: int, results: dict[str, list[Paint]]) -> None:
     for name, paints in results.items():
         paint = statistics.median(p.paint for p in paints)
         row = statistics.median(p.first_row for p in paints)
-        print(f"  {name:<17} time to first paint {paint:6.0f} ms (first row in DOM {row:5.0f} ms)")
-        if name != IPYWIDGETS.name and plain is None:
-            paint_ok = "met" if paint <= PAINT_GOAL_MS else "NOT met"
-            print(
-                f"  {'':<17} goal <= {PAINT_GOAL_MS:g} ms: {paint_ok}; no ipywidgets run, no ratio"
-            )
-        elif name != IPYWIDGETS.name:
-            paint_ok = "met" if paint <= PAINT_GOAL_MS else "NOT met"
+        print(
+            f"  {name:<17} execute -> first paint {paint:6.0f} ms (first row in DOM {row:5.0f} ms)"
+        )
+        if name == IPYWIDGETS.name:
+            continue
+        own = statistics.median(p.paint - p.render for p in paints if p.render is not None)
+        ok = "met" if paint <= PAINT_GOAL_MS else "NOT met"
+        own_ok = "met" if own <= PAINT_GOAL_MS else "NOT met"
+        ratio = "no ipywidgets run, no ratio"
+        if plain is not None:
             ratio_ok = "met" if plain / paint >= RATIO_GOAL else "NOT met"
-            print(
-                f"  {'':<17} goal <= {PAINT_GOAL_MS:g} ms: {paint_ok}; ipywidgets / {name} = "
-                f"{plain / paint:.1f}x, goal >= {RATIO_GOAL:g}x: {ratio_ok}"
+            ratio = (
+                f"ipywidgets / {name} = {plain / paint:.1f}x, goal >= {RATIO_GOAL:g}x: {ratio_ok}"
             )
+        print(f"  {'':<17} widget render -> first paint {own:6.0f} ms")
+        print(
+            f"  {'':<17} goal <= {PAINT_GOAL_MS:g} ms: from execute {ok}, from render {own_ok}; "
+            + ratio
+        )
 
 
 def main() -> None:
@@ -328,7 +345,9 @@ def main() -> None:
                 print(
                     f"  run {run + 1} {side.name:<17} first paint {paint.paint:6.0f} ms; "
                     f"kernel build {paint.build:5.0f} ms, view message in page at "
-                    f"{paint.displayed:5.0f} ms, first row in DOM at {paint.first_row:5.0f} ms"
+                    f"{paint.displayed:5.0f} ms, "
+                    + ("" if paint.render is None else f"render starts at {paint.render:5.0f} ms, ")
+                    + f"first row in DOM at {paint.first_row:5.0f} ms"
                 )
     report(args.steps, results)
     print(f"whole run {time.monotonic() - started:.0f} s")
