@@ -37,6 +37,13 @@ def test_numpy_and_torch_give_the_same_bytes_as_a_list() -> None:
     assert pack_float32(torch.tensor([0.25, -1.5], dtype=torch.float16)) == expected
 
 
+def test_numpy_scalars_and_ints_among_floats_give_the_same_bytes_as_floats() -> None:
+    expected = pack_float32([0.0, 0.25, -1.5])
+    assert pack_float32([0, 0.25, -1.5]) == expected
+    assert pack_float32(list(np.array([0.0, 0.25, -1.5]))) == expected
+    assert pack_float32(tuple(np.array([0.0, 0.25, -1.5], dtype=np.float32))) == expected
+
+
 def test_float64_values_are_rounded_to_float32() -> None:
     assert unpack_float32(pack_float32([0.1])) == [float(np.float32(0.1))]
 
@@ -59,9 +66,24 @@ def test_nan_and_inf_are_refused_naming_the_first_bad_index(values: Any, index: 
         pack_float32(values)
 
 
-def test_a_value_too_large_for_float32_is_refused() -> None:
+@pytest.mark.parametrize("values", [[0.0, 1e39], np.array([0.0, 1e39]), (0.0, 1e39)])
+def test_a_value_too_large_for_float32_is_refused(values: Any) -> None:
     with pytest.raises(ValueError, match=r"score 1 is 1e\+39, too large for float32"):
-        pack_float32([0.0, 1e39])
+        pack_float32(values)
+
+
+@pytest.mark.parametrize("values", [[-1e39, 0.5, math.nan], np.array([-1e39, 0.5, math.nan])])
+def test_nan_is_named_before_an_earlier_value_too_large_for_float32(values: Any) -> None:
+    with pytest.raises(ValueError, match=r"^score 2 is nan; scores must be finite"):
+        pack_float32(values)
+
+
+def test_one_bad_score_among_100k_is_found() -> None:
+    scores = [-0.5] * 100_000
+    assert len(pack_float32(scores)["view"]) == 400_000
+    scores[99_999] = math.inf
+    with pytest.raises(ValueError, match=r"^score 99999 is inf; scores must be finite"):
+        pack_float32(scores)
 
 
 @pytest.mark.parametrize("values", [[[0.1, 0.2], [0.3, 0.4]], np.zeros((2, 3)), np.float32(1.0)])

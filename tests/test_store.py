@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -145,6 +147,25 @@ def test_a_store_from_a_newer_labwidget_is_refused(tmp_path: Path) -> None:
     with pytest.raises(lw.StoreError, match="newer labwidget \\(schema 9999\\)"):
         lw.Store(path)
     assert path.read_bytes() == before
+
+
+def test_head_is_the_newest_migration() -> None:
+    # A store at HEAD opens without Alembic, so a new migration must move HEAD with it.
+    assert _migrate.head_revision() == _migrate.HEAD
+
+
+def test_opening_a_store_at_the_newest_schema_does_not_load_alembic(tmp_path: Path) -> None:
+    path = tmp_path / "labels.db"
+    lw.Store(path).close()
+    code = (
+        "import sys, labwidget; "
+        f"labwidget.Store({str(path)!r}).close(); "
+        "print(sorted(m for m in ('alembic', 'mako') if m in sys.modules))"
+    )
+    opened = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert opened.stdout.strip() == "[]"
 
 
 def test_an_old_sqlite_store_is_upgraded_on_open_keeping_its_labels(tmp_path: Path) -> None:

@@ -24,21 +24,23 @@ CLEARED: dict[str, dict[str, Any]] = {"rating": {"value": None}, "flag": {"value
 
 def event_dict(row: Any) -> dict[str, Any]:
     """A label event row as the plain dict the store hands out."""
+    # Through the row's mapping: attribute access on a Row costs about three times as much.
+    m = row._mapping
     return {
-        "event_id": row.event_id,
-        "item": row.item_id,
-        "step": row.step,
-        "alt": row.alt,
-        "kind": row.kind,
-        "value": row.value,
-        "text": row.text,
-        "score": row.score,
-        "annotator": row.annotator,
-        "source": row.source,
-        "confidence": row.confidence,
-        "duration_ms": row.duration_ms,
-        "created_at": iso(row.created_at),
-        "meta": row.meta,
+        "event_id": m["event_id"],
+        "item": m["item_id"],
+        "step": m["step"],
+        "alt": m["alt"],
+        "kind": m["kind"],
+        "value": m["value"],
+        "text": m["text"],
+        "score": m["score"],
+        "annotator": m["annotator"],
+        "source": m["source"],
+        "confidence": m["confidence"],
+        "duration_ms": m["duration_ms"],
+        "created_at": iso(m["created_at"]),
+        "meta": m["meta"],
     }
 
 
@@ -142,11 +144,12 @@ def item_dicts(
         query, step_query = query.where(where), step_query.where(where)
     rows = connection.execute(query).all()
     positions: dict[str, list[list[str]]] = {}
-    for row in connection.execute(step_query):
-        texts = positions.setdefault(row.item_id, [])
-        if len(texts) <= row.position:
+    # Unpacked as tuples: attribute access on each of 1,000 step rows was most of item()'s time.
+    for item_id, position, text in connection.execute(step_query):
+        texts = positions.setdefault(item_id, [])
+        if len(texts) <= position:
             texts.append([])
-        texts[row.position].append(row.text)
+        texts[position].append(text)
     return [
         {
             "id": row.id,

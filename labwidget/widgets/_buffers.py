@@ -45,20 +45,8 @@ def pack_float32(values: Any) -> dict[str, Any]:
     {'view': b'\x00\x00\x80?\x00\x00 \xc0', 'dtype': 'float32', 'shape': [2]}
 
     """
-    floats = _as_floats(values)
-    for index, value in enumerate(floats):
-        if not math.isfinite(value):
-            raise ValueError(
-                f"score {index} is {value}; scores must be finite: "
-                "replace NaN/inf (e.g. torch.nan_to_num) before showing them"
-            )
-    packed = array("f", floats)
-    for index, value in enumerate(packed):
-        if math.isinf(value):
-            raise ValueError(f"score {index} is {floats[index]}, too large for float32")
-    if sys.byteorder == "big":
-        packed.byteswap()
-    return {"view": packed.tobytes(), "dtype": "float32", "shape": [len(packed)]}
+    view = _array_float32(values) if hasattr(values, "__array__") else _sequence_float32(values)
+    return {"view": view, "dtype": "float32", "shape": [len(view) // 4]}
 
 
 def unpack_float32(packed: Mapping[str, Any]) -> list[float]:
@@ -117,25 +105,60 @@ def check_token_layout(tokens: list[str], scores_len: int, step_token_counts: li
         )
 
 
-def _as_floats(values: Any) -> list[float]:
-    """The values as Python floats, refusing integer, boolean and nested input."""
-    if hasattr(values, "__array__"):
-        return _array_floats(values)
+def _sequence_float32(values: Any) -> bytes:
+    """A sequence of Python numbers as little-endian float32 bytes, refusing what is not scores.
+
+    The checks run per type, not per value, and NaN/inf/overflow show up in the sum of the packed
+    values, so 100k scores cost a few C-level passes; the slow per-value loops run only to name
+    the first bad value once there is one.
+    """
     if isinstance(values, str | bytes | bytearray) or not isinstance(values, Sequence):
         raise TypeError(f"expected a 1-D sequence of floats, got {type(values).__name__}")
-    floats: list[float] = []
+    kinds = set(map(type, values))
+    if not all(map(_is_score_type, kinds)):
+        _check_each_is_a_score(values)
+    if kinds and all(issubclass(kind, numbers.Integral) for kind in kinds):
+        raise TypeError(_INT_MESSAGE.format(kind="ints"))
+    packed = array("f", values)
+    # Any NaN or infinity, including a value that overflowed float32, makes the sum non-finite;
+    # finite float32 values summed as doubles never overflow.
+    if not math.isfinite(sum(packed)):
+        _check_finite([float(value) for value in values], packed)
+    if sys.byteorder == "big":
+        packed.byteswap()
+    return packed.tobytes()
+
+
+def _is_score_type(kind: type) -> bool:
+    if issubclass(kind, Sequence) and not issubclass(kind, str):
+        return False
+    return not issubclass(kind, bool) and issubclass(kind, numbers.Real)
+
+
+def _check_each_is_a_score(values: Sequence[Any]) -> None:
+    """Raises at the first value that is a sequence (nested input), a bool or not a number."""
     for index, value in enumerate(values):
         if isinstance(value, Sequence) and not isinstance(value, str):
             raise ValueError(f"expected 1-D scores, but item {index} is a sequence")
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise TypeError(f"score {index} is {value!r}; scores must be floats")
-        floats.append(float(value))
-    if values and all(isinstance(value, numbers.Integral) for value in values):
-        raise TypeError(_INT_MESSAGE.format(kind="ints"))
-    return floats
 
 
-def _array_floats(values: Any) -> list[float]:
+def _check_finite(floats: Sequence[float], packed: Sequence[float]) -> None:
+    """Raises at the first NaN or infinity, or else at the first value float32 cannot hold."""
+    for index, value in enumerate(floats):
+        if not math.isfinite(value):
+            raise ValueError(
+                f"score {index} is {value}; scores must be finite: "
+                "replace NaN/inf (e.g. torch.nan_to_num) before showing them"
+            )
+    for index, value in enumerate(packed):
+        if math.isinf(value):
+            raise ValueError(f"score {index} is {floats[index]}, too large for float32")
+
+
+def _array_float32(values: Any) -> bytes:
+    """An array-like (numpy array, CPU torch tensor) of floats as little-endian float32 bytes."""
     # Anything with __array__ comes with numpy, so only array input needs it.
     import numpy as np
 
@@ -152,5 +175,10 @@ def _array_floats(values: Any) -> list[float]:
         raise TypeError(_INT_MESSAGE.format(kind=f"{arr.dtype}"))
     if arr.dtype.kind != "f":
         raise TypeError(f"expected float scores, got dtype {arr.dtype}")
-    floats: list[float] = arr.astype(np.float64).tolist()
-    return floats
+    # Through float64, as Python floats would go: wider floats round the same way as a list.
+    doubles = arr.astype(np.float64, copy=False)
+    with np.errstate(over="ignore", invalid="ignore"):
+        packed = doubles.astype("<f4")
+    if not np.isfinite(packed).all():
+        _check_finite(doubles.tolist(), packed.tolist())
+    return packed.tobytes()
