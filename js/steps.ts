@@ -1,5 +1,5 @@
 import type { AnyWidget, RenderProps } from "@anywidget/types";
-import { decodeFloat32 } from "./lib/buffers";
+import { decodeFloat32, decodeStrings, isPacked } from "./lib/buffers";
 import { type Heatmap, mountHeatmap } from "./lib/heatmap";
 import { type Action, KEY_HINT, keyAction } from "./lib/keys";
 import { renderMarkdown } from "./lib/markdown";
@@ -54,7 +54,7 @@ const FINISH_TEXT: Record<FinishReason, string> = {
  * placeholder of about its height, so a 1,000-step output costs the browser a screenful of rows
  * to show, and a long session never lays out more than it has scrolled through.
  */
-const BLOCK_ROWS = 16;
+export const BLOCK_ROWS = 12;
 /** A placeholder's height per row until a built row has been measured. */
 const DEFAULT_ROW_PX = 48;
 /** Blocks are built this far ahead of the screen, so scrolling meets finished rows. */
@@ -329,12 +329,12 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
   function mountTokens(): void {
     heatmap?.dispose();
     heatmap = null;
-    const tokens = model.get("tokens") ?? [];
+    const packedTokens = model.get("tokens");
     root.classList.remove("lw-steps--heatmap");
-    if (tokens.length > 0) {
+    if (isPacked(packedTokens)) {
       try {
         heatmap = mountHeatmap(list, {
-          tokens,
+          tokens: decodeStrings(packedTokens),
           scores: decodeFloat32(model.get("token_scores") as Parameters<typeof decodeFloat32>[0]),
           stepTokenCounts: model.get("step_token_counts"),
           kind: model.get("score_kind"),

@@ -43,7 +43,8 @@ export interface StepLabelerTraits {
   /** The current step; JS writes it when the user moves. */
   cursor: number;
   /** The output's tokens, step after step, with one float32 score each (the heatmap). */
-  tokens: string[];
+  /** Packed by Python's `pack_strings`; `decodeStrings` reads them. */
+  tokens: PackedArray | Record<string, never>;
   token_scores: PackedArray | Record<string, never>;
   step_token_counts: number[];
   score_kind: ScoreKind;

@@ -11,7 +11,13 @@ import numpy as np
 import pytest
 import traitlets
 
-from labwidget.widgets._buffers import check_token_layout, pack_float32, unpack_float32
+from labwidget.widgets._buffers import (
+    check_token_layout,
+    pack_float32,
+    pack_strings,
+    unpack_float32,
+    unpack_strings,
+)
 
 
 class ScoresWidget(anywidget.AnyWidget):
@@ -189,3 +195,27 @@ def test_scores_sent_back_by_the_page_unpack_to_the_same_values() -> None:
         }
     )
     assert unpack_float32(widget.token_scores) == [0.25, -3.5, 7.0]
+
+
+def test_texts_pack_to_utf8_with_a_nul_between_and_round_trip() -> None:
+    texts = ["2", " +", "", "é", "\U0001f600", "a\nb", "NUL\x00inside", "lone \ud800"]
+    packed = pack_strings(texts)
+    assert (packed["dtype"], packed["shape"]) == ("utf8-nul", [8])
+    assert packed["view"].count(b"\x00") == 7  # only separators: the NUL inside became U+FFFD
+    assert unpack_strings(packed) == [*texts[:6], "NUL\ufffdinside", "lone \ufffd"]
+    assert unpack_strings(pack_strings([])) == []
+    assert unpack_strings(pack_strings([""])) == [""]
+
+
+def test_texts_that_are_not_strings_are_refused_by_position() -> None:
+    with pytest.raises(TypeError, match="token 1 is 5; tokens must be strings"):
+        pack_strings(["a", 5])
+    with pytest.raises(TypeError, match="expected a sequence of strings, got str"):
+        pack_strings("abc")
+
+
+def test_unpack_strings_checks_dtype_and_count() -> None:
+    with pytest.raises(ValueError, match="expected dtype 'utf8-nul'"):
+        unpack_strings(pack_float32([1.0]))
+    with pytest.raises(ValueError, match="2 texts in a value of shape"):
+        unpack_strings({**pack_strings(["a", "b"]), "shape": [3]})

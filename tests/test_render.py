@@ -15,7 +15,7 @@ from torch import nn
 import labwidget as lw
 from labwidget.capture import label
 from labwidget.render import to_item
-from labwidget.widgets._buffers import unpack_float32
+from labwidget.widgets._buffers import unpack_float32, unpack_strings
 
 try:
     from transformers.generation import GenerateDecoderOnlyOutput
@@ -442,7 +442,7 @@ def test_label_shows_steps_with_token_scores(sqlite_store: lw.Store) -> None:
     widget = label(generated("2+2=", "ab\nc"), tokenizer=TOK, store=sqlite_store)
     assert widget.prompt == "2+2="
     assert widget.steps == ["ab", "c"]
-    assert widget.tokens == ["a", "b", "\n", "c"]
+    assert unpack_strings(widget.tokens) == ["a", "b", "\n", "c"]
     assert widget.step_token_counts == [3, 1]
     assert widget.score_kind == "logprob"
     assert unpack_float32(widget.token_scores) == pytest.approx([-math.log(len(TOK))] * 4)
@@ -457,7 +457,7 @@ def test_label_can_show_entropies_and_plain_text(sqlite_store: lw.Store) -> None
     assert unpack_float32(widget.token_scores) == pytest.approx([math.log(len(TOK))] * 2)
     plain = label("x\ny", prompt="q", store=sqlite_store, dataset="d", source="me")
     assert plain.steps == ["x", "y"]
-    assert plain.tokens == []
+    assert plain.tokens == {}
     with pytest.raises(ValueError, match="score must be 'logprob' or 'entropy'"):
         label("x", store=sqlite_store, score="prob")
 

@@ -8,7 +8,7 @@ import struct
 import pytest
 
 import labwidget as lw
-from labwidget.widgets._buffers import unpack_float32
+from labwidget.widgets._buffers import unpack_float32, unpack_strings
 
 TOKENS = ["2", "+", "2", " =", " 4", "\n", "done"]
 SCORES = [-0.1, -0.5, -0.1, -2.0, -0.01, -0.2, -3.5]
@@ -26,9 +26,17 @@ def test_token_scores_travel_as_binary(store: lw.Store) -> None:
     )
     assert widget.token_scores["view"] == struct.pack("<7f", *SCORES)
     assert unpack_float32(widget.token_scores) == pytest.approx(SCORES)
+    assert unpack_strings(widget.tokens) == TOKENS
     state = widget.get_state()
-    assert state["tokens"] == TOKENS
     assert state["step_token_counts"] == [6, 1]
+    # The page gets the whole widget, tokens and all, in the comm's opening message.
+    [opened] = widget.comm.published
+    assert opened["msg_type"] == "comm_open"
+    opening = opened["data"]["state"]
+    assert opening["tokens"] == {"dtype": "utf8-nul", "shape": [7]}
+    assert opening["steps"] == ["2+2 = 4", "done"]
+    assert opening["step_labels"] == [None, None]
+    assert sorted(opened["data"]["buffer_paths"]) == [["token_scores", "view"], ["tokens", "view"]]
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import labwidget as lw
-from tests.messages import replies
+from tests.messages import replies, state_updates
 from tests.test_widget_prm800k import send
 
 
@@ -27,9 +27,16 @@ def test_the_queue_starts_at_the_first_item_and_moves_on_request(
     )
     assert widget.progress["position"] == 0
     assert (widget.progress["total"], widget.progress["done"]) == (4, 0)
+    assert [m["msg_type"] for m in widget.comm.published] == ["comm_open"]
     event_id = send(widget, "goto", position=2)
     assert replies(widget) == [{"kind": "ack", "id": event_id}]
     assert (widget.item_id, widget.cursor, widget.progress["position"]) == (queue[2], 0, 2)
+    # The next item arrives in one update, and it resets the page's cursor even when Python's
+    # copy already said 0 (the page sends cursor moves only once the keys pause).
+    [update] = state_updates(widget)
+    assert update["item_id"] == queue[2]
+    assert update["cursor"] == 0
+    assert update["progress"]["position"] == 2
 
 
 def test_labels_count_towards_progress_and_a_new_widget_resumes_where_work_stopped(

@@ -38,13 +38,38 @@ export function decodeFloat32(packed: PackedArray): Float32Array {
   return values;
 }
 
+/**
+ * Decodes texts packed by Python's `pack_strings`: UTF-8 with a NUL between texts (the kernel
+ * turns any NUL inside a text into U+FFFD first, so it only ever separates).
+ *
+ * @throws Error when the dtype is not utf8-nul, the view is not binary, or the number of texts
+ *   does not match the shape.
+ */
+export function decodeStrings(packed: PackedArray): string[] {
+  if (packed.dtype !== "utf8-nul") {
+    throw new Error(`expected texts packed as utf8-nul, got dtype ${JSON.stringify(packed.dtype)}`);
+  }
+  const count = packed.shape?.[0];
+  const bytes = asDataView(packed.view);
+  const texts = count === 0 ? [] : new TextDecoder().decode(bytes).split("\0");
+  if (texts.length !== count) {
+    throw new Error(`${texts.length} texts in a value of shape ${JSON.stringify(packed.shape)}`);
+  }
+  return texts;
+}
+
+/** Whether a trait holds a packed array at all: Python leaves an unset one as `{}`. */
+export function isPacked(value: PackedArray | Record<string, never> | undefined): value is PackedArray {
+  return value !== undefined && "view" in value;
+}
+
 function asDataView(view: unknown): DataView {
   // isView and the tag, not instanceof: buffers made in another realm (an iframe, Node) pass too.
   if (ArrayBuffer.isView(view)) return new DataView(view.buffer, view.byteOffset, view.byteLength);
   if (Object.prototype.toString.call(view) === "[object ArrayBuffer]") return new DataView(view as ArrayBuffer);
   throw new Error(
     `expected the array as binary (DataView, ArrayBuffer or Uint8Array), got ${describe(view)}: ` +
-      "pack it in Python with pack_float32 so that it travels as a buffer",
+      "pack it in Python with pack_float32 or pack_strings so that it travels as a buffer",
   );
 }
 

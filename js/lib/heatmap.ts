@@ -47,7 +47,10 @@ export interface HeatmapOptions {
 }
 
 export interface Heatmap {
-  /** Puts a step's tokens into `slot`: for a slot that was `undefined` when the heatmap was made. */
+  /**
+   * Puts a step's tokens into `slot` (for a slot that was `undefined` when the heatmap was made)
+   * and colours its first chunk at once: call it as the step is about to be seen.
+   */
   attach(step: number, slot: HTMLElement): void;
   /** Shows or hides every element the heatmap added. */
   setVisible(on: boolean): void;
@@ -288,7 +291,11 @@ export function mountHeatmap(container: HTMLElement, options: HeatmapOptions): H
   return {
     attach(step, slot) {
       const block = blocks[step];
-      if (block !== undefined && block.parentElement !== slot) slot.append(block);
+      if (block === undefined || block.parentElement === slot) return;
+      slot.append(block);
+      // A step is attached as its row is built, i.e. as it nears the screen: its first chunk
+      // is drawn now rather than a frame later, when the observer would report it.
+      if (block.firstElementChild !== null) renderChunk(block.firstElementChild);
     },
     setVisible(on) {
       for (const element of added) element.hidden = !on;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { decodeFloat32 } from "../lib/buffers";
+import { decodeFloat32, decodeStrings } from "../lib/buffers";
 
 // What Python's pack_float32([1.0, -2.0, 0.5]) sends: little-endian float32.
 const BYTES = [0x00, 0x00, 0x80, 0x3f, 0x00, 0x00, 0x00, 0xc0, 0x00, 0x00, 0x00, 0x3f];
@@ -64,5 +64,26 @@ describe("decodeFloat32", () => {
       typeof decodeFloat32
     >[0];
     expect(() => decodeFloat32(packed)).toThrow(/got a JSON list: pack it in Python with pack_float32/);
+  });
+});
+
+describe("decodeStrings", () => {
+  const packed = (text: string, count: number) => ({
+    view: new DataView(new TextEncoder().encode(text).buffer),
+    dtype: "utf8-nul",
+    shape: [count],
+  });
+
+  it("splits UTF-8 at each NUL, keeping empty texts and non-ASCII", () => {
+    expect(decodeStrings(packed("2\0 +\0\0é\u{1F600}", 4))).toEqual(["2", " +", "", "é\u{1F600}"]);
+    expect(decodeStrings(packed("", 1))).toEqual([""]);
+    expect(decodeStrings(packed("", 0))).toEqual([]);
+  });
+
+  it("refuses another dtype, a count that does not match, and a JSON list", () => {
+    expect(() => decodeStrings({ ...packed("a", 1), dtype: "float32" })).toThrow("expected texts packed as utf8-nul");
+    expect(() => decodeStrings(packed("a\0b", 3))).toThrow("2 texts in a value of shape [3]");
+    const list = { view: ["a"], dtype: "utf8-nul", shape: [1] } as unknown as Parameters<typeof decodeStrings>[0];
+    expect(() => decodeStrings(list)).toThrow(/got a JSON list/);
   });
 });

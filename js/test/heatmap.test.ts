@@ -250,6 +250,22 @@ describe("mountHeatmap", () => {
     expect(container.querySelector(".lw-heatmap")).toBeNull();
   });
 
+  it("waits for a step's slot, then colours its first chunk as soon as it is attached", () => {
+    const container = document.createElement("ol");
+    const late = document.createElement("li");
+    const fake = fakeObserver();
+    const slots = [container.appendChild(document.createElement("li")), undefined, undefined];
+    const heatmap = mountHeatmap(container, { tokens, scores, stepTokenCounts, kind: "logprob", slots, createObserver: fake.factory });
+    expect(spanCount(slots[0] as HTMLElement)).toBe(0);
+    heatmap.attach(2, late);
+    expect(late.textContent).toBe(" 2<b>x</b>");
+    expect(spanCount(late)).toBe(2);
+    heatmap.attach(2, late);
+    expect(late.childNodes).toHaveLength(1);
+    heatmap.dispose();
+    expect(late.childNodes).toHaveLength(0);
+  });
+
   it("renders everything at once when there is no observer", () => {
     const container = document.createElement("div");
     mountHeatmap(container, { tokens, scores, stepTokenCounts, kind: "logprob", createObserver: null });

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { ACK_TIMEOUT_MS, MAX_RESENDS, NO_REPLY_MESSAGE } from "../lib/protocol";
-import widget, { CURSOR_SYNC_MS } from "../steps";
+import widget, { BLOCK_ROWS, CURSOR_SYNC_MS } from "../steps";
 import type { LabelEvent, StepLabelerTraits } from "../types";
 import { createFakeModel } from "./fake_model";
 
@@ -23,7 +23,7 @@ function mount(traits: Partial<StepLabelerTraits> = {}) {
     saved: {},
     suggestions: [],
     progress: {},
-    tokens: [],
+    tokens: {},
     token_scores: {},
     step_token_counts: [],
     score_kind: "logprob",
@@ -536,29 +536,30 @@ describe("long outputs", () => {
       const steps = Array.from({ length: 1000 }, (_, i) => `Step ${i}: $x_{${i}} = ${i}$`);
       const { model, el, row, cleanup } = mount({ steps, step_labels: steps.map(() => null) });
       const built = () => el.querySelectorAll(".lw-step").length;
-      // The first block is built and typeset; the other 62 blocks are one placeholder each.
-      expect(built()).toBe(16);
-      expect(observed.size).toBe(62);
+      const blocks = Math.ceil(1000 / BLOCK_ROWS);
+      // The first block is built and typeset; every other block is one placeholder.
+      expect(built()).toBe(BLOCK_ROWS);
+      expect(observed.size).toBe(blocks - 1);
       expect(row(0).querySelector(".katex")).not.toBeNull();
-      expect(row(15).querySelector(".katex")).not.toBeNull();
-      expect(el.querySelector('[data-testid="step-16"]')).toBeNull();
+      expect(row(BLOCK_ROWS - 1).querySelector(".katex")).not.toBeNull();
+      expect(el.querySelector(`[data-testid="step-${BLOCK_ROWS}"]`)).toBeNull();
       const placeholders = [...el.querySelectorAll<HTMLElement>(".lw-steps__placeholder")];
-      expect(placeholders.map((p) => p.dataset.block)).toEqual(Array.from({ length: 62 }, (_, i) => String(i + 1)));
-      expect(placeholders.at(-1)?.style.height).toBe(`${(1000 - 62 * 16) * 48}px`);
+      expect(placeholders.map((p) => p.dataset.block)).toEqual(Array.from({ length: blocks - 1 }, (_, i) => String(i + 1)));
+      expect(placeholders.at(-1)?.style.height).toBe(`${(1000 - (blocks - 1) * BLOCK_ROWS) * 48}px`);
       const entry = (target: Element, isIntersecting: boolean) =>
         ({ target, isIntersecting }) as unknown as IntersectionObserverEntry;
       report([entry(placeholders[0], true), entry(placeholders[1], false)], {} as IntersectionObserver);
-      expect(built()).toBe(32);
-      expect(row(31).querySelector(".katex")).not.toBeNull();
+      expect(built()).toBe(2 * BLOCK_ROWS);
+      expect(row(2 * BLOCK_ROWS - 1).querySelector(".katex")).not.toBeNull();
       expect(observed.has(placeholders[0])).toBe(false);
       expect(placeholders[0].isConnected).toBe(false);
       // Rows stay in step order, and a jump of the cursor builds the block it lands in.
       expect([...el.querySelectorAll<HTMLElement>(".lw-step")].map((li) => Number(li.dataset.step))).toEqual(
-        Array.from({ length: 32 }, (_, i) => i),
+        Array.from({ length: 2 * BLOCK_ROWS }, (_, i) => i),
       );
       model.kernelSet("cursor", 500);
       expect(row(500).classList.contains("lw-step--current")).toBe(true);
-      expect(built()).toBe(48);
+      expect(built()).toBe(3 * BLOCK_ROWS);
       model.kernelSet("step_labels", steps.map((_, i) => (i === 501 ? -1 : null)));
       expect(row(500).classList.contains("lw-step--after-error")).toBe(false);
       expect(row(502).classList.contains("lw-step--after-error")).toBe(true);
@@ -693,9 +694,14 @@ describe("token heatmap", () => {
     values.forEach((v, i) => view.setFloat32(i * 4, v, true));
     return { view, dtype: "float32", shape: [values.length] };
   };
+  /** Texts as Python's pack_strings sends them: UTF-8, NUL between them. */
+  const packedStrings = (texts: string[]) => {
+    const bytes = new TextEncoder().encode(texts.join("\0"));
+    return { view: new DataView(bytes.buffer), dtype: "utf8-nul", shape: [texts.length] };
+  };
   const traits = {
     steps: ["2 * 3 = 6", "so 8"],
-    tokens: ["2", " *", " 3", " =", " 6", "so", " 8"],
+    tokens: packedStrings(["2", " *", " 3", " =", " 6", "so", " 8"]),
     token_scores: packed([-0.1, -0.2, -0.1, -3, -0.05, -0.3, -4]),
     step_token_counts: [5, 2],
   };
@@ -721,6 +727,12 @@ describe("token heatmap", () => {
     press(root, "t");
     expect(el.querySelector(".lw-tok")).toBeNull();
     expect(root.classList.contains("lw-steps--heatmap")).toBe(false);
+  });
+
+  test("tokens that are not packed texts show an error instead of colours", () => {
+    const { el, byTestId } = mount({ ...traits, tokens: { ...packedStrings(["2", " *"]), shape: [7] } });
+    expect(el.querySelector(".lw-tok")).toBeNull();
+    expect(byTestId("finish-bar").textContent).toContain("cannot show the token heatmap: 2 texts in a value of shape [7]");
   });
 
   test("scores that do not fit the tokens show an error instead of colours", () => {

@@ -1,8 +1,10 @@
-"""Per-token scores as binary float32 buffers for widget traits, and the checks they need.
+"""Tokens and their scores as binary buffers for widget traits, and the checks they need.
 
 ipywidgets sends every ``bytes``/``memoryview`` value inside a synced trait as a binary buffer
 of the comm message, not as JSON, so ``{"view": bytes, "dtype": "float32", "shape": [n]}`` costs
-4 bytes a token on the wire. The page decodes it once, in ``js/lib/buffers.ts``.
+4 bytes a token on the wire. Token texts travel the same way, as UTF-8 with a NUL between them:
+100k tokens as a JSON list of strings cost the kernel ~50 ms of checks and encoding. The page
+decodes both in ``js/lib/buffers.ts``.
 """
 
 from __future__ import annotations
@@ -14,7 +16,11 @@ from array import array
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["check_token_layout", "pack_float32", "unpack_float32"]
+from labwidget.store import clean_text
+
+__all__ = ["check_token_layout", "pack_float32", "pack_strings", "unpack_float32", "unpack_strings"]
+
+STRINGS_DTYPE = "utf8-nul"
 
 _INT_MESSAGE = (
     "scores are {kind}, not floats: were token ids passed instead of scores? "
@@ -71,6 +77,45 @@ def unpack_float32(packed: Mapping[str, Any]) -> list[float]:
     if sys.byteorder == "big":
         floats.byteswap()
     return floats.tolist()
+
+
+def pack_strings(texts: Sequence[str]) -> dict[str, Any]:
+    r"""Packs texts (a model's tokens) into one binary trait value: UTF-8, NUL between texts.
+
+    Each text is cleaned as the store cleans model output (:func:`labwidget.store.clean_text`:
+    NUL and lone surrogates become U+FFFD), so no text holds the separator.
+
+    >>> pack_strings(["2", " +", "\x00"])
+    {'view': b'2\x00 +\x00\xef\xbf\xbd', 'dtype': 'utf8-nul', 'shape': [3]}
+
+    """
+    if isinstance(texts, str) or not isinstance(texts, Sequence):
+        raise TypeError(f"expected a sequence of strings, got {type(texts).__name__}")
+    if not set(map(type, texts)) <= {str}:
+        for index, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise TypeError(f"token {index} is {text!r}; tokens must be strings")
+    joined = "\x00".join(map(clean_text, texts))
+    return {"view": joined.encode("utf-8"), "dtype": STRINGS_DTYPE, "shape": [len(texts)]}
+
+
+def unpack_strings(packed: Mapping[str, Any]) -> list[str]:
+    """The texts of a :func:`pack_strings` value.
+
+    >>> unpack_strings(pack_strings(["a", "", "é"]))
+    ['a', '', 'é']
+
+    """
+    if packed.get("dtype") != STRINGS_DTYPE:
+        raise ValueError(f"expected dtype {STRINGS_DTYPE!r}, got {packed.get('dtype')!r}")
+    count = packed.get("shape", [None])[0]
+    view = packed.get("view")
+    if not isinstance(view, bytes | bytearray | memoryview):
+        raise TypeError(f"expected the view as bytes or memoryview, got {type(view).__name__}")
+    texts = bytes(view).decode("utf-8").split("\x00") if count else []
+    if len(texts) != count:
+        raise ValueError(f"{len(texts)} texts in a value of shape {packed.get('shape')!r}")
+    return texts
 
 
 def check_token_layout(tokens: list[str], scores_len: int, step_token_counts: list[int]) -> None:

@@ -11,7 +11,7 @@ import traitlets
 from labwidget.store import StepSpec, Store, clean_text
 from labwidget.store._events import alternatives_of
 from labwidget.widgets._base import STATIC, FollowUp, Handler, LabWidget
-from labwidget.widgets._buffers import check_token_layout, pack_float32
+from labwidget.widgets._buffers import check_token_layout, pack_float32, pack_strings
 from labwidget.widgets._queue import done_items, resume_at
 
 # Label kinds the page may send for a step (``finish`` is for the whole item).
@@ -45,6 +45,22 @@ def saved_state(store: Store, item: str, shape: list[int]) -> dict[str, Any]:
         elif kind in ("replacement", "note"):
             state[f"{kind}s"][step] = label["text"]
     return state
+
+
+def item_traits(store: Store, item_id: str, suggestions: list[Any]) -> dict[str, Any]:
+    """The traits that show one stored item: its steps and this annotator's saved labels."""
+    item = store.item(item_id)
+    saved = saved_state(store, item_id, [len(a) for a in item["alternatives"]])
+    return {
+        "prompt": item["prompt"],
+        "steps": item["steps"],
+        "alternatives": item["alternatives"],
+        "item_id": item_id,
+        "suggestions": suggestions or [None] * len(item["steps"]),
+        "cursor": 0,
+        "saved": saved,
+        "step_labels": [ratings[0] for ratings in saved["ratings"]],
+    }
 
 
 class StepLabeler(LabWidget):
@@ -103,8 +119,9 @@ class StepLabeler(LabWidget):
         help="A suggested rating per step from a model or an automatic method, or None: "
         "{value, confidence, source}. Shown apart from human labels until accepted."
     ).tag(sync=True)
-    tokens = traitlets.List(
-        traitlets.Unicode(), help="The output's tokens, step after step, for the heatmap."
+    tokens = traitlets.Dict(
+        help="The output's tokens, step after step, for the heatmap: UTF-8 with a NUL between "
+        "them in one binary buffer (pack_strings; unpack_strings reads them back)."
     ).tag(sync=True)
     token_scores = traitlets.Dict(
         help="One float32 score per token, packed as a binary buffer (pack_float32)."
@@ -137,8 +154,9 @@ class StepLabeler(LabWidget):
         score_kind: str = "logprob",
         generator: Generator | None = None,
     ) -> None:
-        super().__init__(store=store)
-        self.generator = generator
+        # Every trait is worked out before the comm opens, so the page gets the whole widget in
+        # one message instead of an empty one and a dozen updates.
+        traits: dict[str, Any] = {}
         if tokens or token_scores is not None:
             packed = pack_float32([] if token_scores is None else token_scores)
             check_token_layout(list(tokens), packed["shape"][0], list(step_token_counts))
@@ -146,13 +164,17 @@ class StepLabeler(LabWidget):
                 raise ValueError(
                     f"step_token_counts has {len(step_token_counts)} entries for {len(steps)} steps"
                 )
-            with self.hold_trait_notifications():
-                self.tokens = [clean_text(token) for token in tokens]
-                self.token_scores = packed
-                self.step_token_counts = list(step_token_counts)
-                self.score_kind = score_kind
+            traits.update(
+                tokens=pack_strings(tokens),
+                token_scores=packed,
+                step_token_counts=list(step_token_counts),
+                score_kind=score_kind,
+            )
         self._session_labels = 0
         self._session_started = time.time()
+        self._queue: list[str] = []
+        self._done: set[str] = set()
+        self._position = 0
         if queue is not None:
             if prompt or steps or suggestions:
                 raise TypeError("give either a queue of item ids or one item's prompt and steps")
@@ -164,42 +186,36 @@ class StepLabeler(LabWidget):
             # Which items are done is read once here; after that only the item being labeled
             # can change, so a label re-checks that one item, not the whole queue.
             self._done = done_items(store, self._queue)
-            self._show(resume_at(self._queue, self._done))
-            return
-        self._queue = []
-        self._done = set()
-        positions = alternatives_of(steps)
-        new_id = store.add_item(
-            clean_text(prompt), positions, dataset=dataset, meta=meta, source=source
-        )
-        self._load(new_id, check_suggestions(suggestions, len(positions)))
+            self._position = resume_at(self._queue, self._done)
+            traits.update(self._queue_traits(store, self._position))
+        else:
+            positions = alternatives_of(steps)
+            new_id = store.add_item(
+                clean_text(prompt), positions, dataset=dataset, meta=meta, source=source
+            )
+            suggested = check_suggestions(suggestions, len(positions))
+            traits.update(item_traits(store, new_id, suggested))
+        super().__init__(store=store, **traits)
+        self.generator = generator
 
-    def _load(self, item_id: str, suggestions: list[Any]) -> None:
-        """Show one stored item (its steps and this annotator's saved labels)."""
-        item = self.store.item(item_id)
-        with self.hold_trait_notifications():
-            self.prompt = item["prompt"]
-            self.steps = item["steps"]
-            self.alternatives = item["alternatives"]
-            self.item_id = item_id
-            self.suggestions = suggestions or [None] * len(item["steps"])
-            self.cursor = 0
-            self._refresh()
+    def _queue_traits(self, store: Store, position: int) -> dict[str, Any]:
+        """The traits showing the queue's item at ``position``, with its meta's suggestions."""
+        item = store.item(self._queue[position])
+        suggested = check_suggestions(item["meta"].get("suggestions") or (), len(item["steps"]))
+        return {**item_traits(store, item["id"], suggested), "progress": self._progress(position)}
 
     def _show(self, position: int) -> None:
-        """Show the queue's item at ``position``, with suggestions stored in its meta."""
-        item_id = self._queue[position]
-        meta = self.store.item(item_id)["meta"]
-        steps = len(self.store.item(item_id)["steps"])
-        self._load(item_id, check_suggestions(meta.get("suggestions") or (), steps))
+        """Show the queue's item at ``position``, in one update message."""
+        traits = self._queue_traits(self.store, position)
         self._position = position
-        self._update_progress()
+        with self.hold_sync():
+            self.set_trait("cursor", -1)  # so that 0 below is a change and reaches the page
+            for name, value in traits.items():
+                setattr(self, name, value)
 
-    def _update_progress(self) -> None:
-        if not self._queue:
-            return
-        self.progress = {
-            "position": self._position,
+    def _progress(self, position: int) -> dict[str, Any]:
+        return {
+            "position": position,
             "total": len(self._queue),
             "done": len(self._done),
             "session_labels": self._session_labels,
@@ -300,7 +316,7 @@ class StepLabeler(LabWidget):
         if self._queue:
             self._done.discard(self.item_id)
             self._done |= done_items(self.store, [self.item_id])
-            self._update_progress()
+            self.progress = self._progress(self._position)
 
     def _accepted(self, event: dict[str, Any], step: int, alt: int) -> dict[str, Any] | None:
         """For a human rating that confirms a suggestion, the suggestion it confirmed."""
