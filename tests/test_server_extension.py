@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import subprocess
@@ -35,6 +34,19 @@ class RecordingConnection(BaseKernelWebsocketConnection):
 
     async def connect(self) -> Any:
         return ("connected", list(self.websocket_handler.nodelay))
+
+
+def finish(coroutine: Any) -> Any:
+    """The value of a coroutine that never suspends, without an event loop.
+
+    Earlier tests in the same process may leave an event loop marked running on this thread,
+    which makes ``asyncio.run`` refuse.
+    """
+    try:
+        coroutine.send(None)
+    except StopIteration as done:
+        return done.value
+    raise AssertionError("the coroutine waited for something")
 
 
 def server_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **config: Any) -> ServerApp:
@@ -71,7 +83,7 @@ def test_connect_turns_nodelay_on_then_delegates(
     handler = FakeHandler()
     connection = connection_class(websocket_handler=handler)
 
-    assert asyncio.run(connection.connect()) == ("connected", [True])
+    assert finish(connection.connect()) == ("connected", [True])
     assert handler.nodelay == [True]
 
 
