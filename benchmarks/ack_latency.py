@@ -79,6 +79,39 @@ steps = [
 TimedLabeler(prompt="Solve for $x$.", steps=steps, store=TimedStore("ack.db"))"""
 DUMP_CELL = "import json\njson.dump(KERNEL, open('kernel_times.json', 'w'))"
 
+# The baseline: the smallest anywidget round trip, a key press answered at once with no store and
+# nothing redrawn. No widget that waits for the kernel can ack faster in this JupyterLab.
+ECHO_CELL = r'''import anywidget
+
+
+class Echo(anywidget.AnyWidget):
+    _esm = """
+    export default { render({ model, el }) {
+      const box = Object.assign(document.createElement('div'), { tabIndex: 0, id: 'echo' });
+      box.textContent = 'echo';
+      el.append(box);
+      const times = (window.echoTimes = []);
+      let sent = 0;
+      box.addEventListener('keydown', (event) => {
+        event.preventDefault();
+        event.stopPropagation();
+        sent = performance.now();
+        model.send({ n: times.length });
+      });
+      model.on('msg:custom', (msg) => {
+        times.push(performance.now() - sent);
+        box.dataset.n = String(msg.n);
+      });
+    } };
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.on_msg(lambda widget, content, buffers: self.send({"n": content["n"]}))
+
+
+Echo()'''
+
 # Added to the widget root before the first key; records page times per step.
 INSTRUMENT = """() => {
   const root = document.querySelector('[data-testid="step-labeler"]');
@@ -108,6 +141,20 @@ def summarize(name: str, values: list[float], goals: str = "") -> str:
         for label, q in (("p50", 50), ("p90", 90), ("p99", 99))
     )
     return f"{name:<36} {figures}  max {max(values):6.1f} ms{goals}"
+
+
+def echo_round_trips(server: Any, browser: Any, presses: int) -> list[float]:
+    """Key press to reply for the bare echo widget, in its own page and kernel."""
+    with browser_page(browser, server) as page:
+        write_notebook(server.root / "echo.ipynb", [ECHO_CELL])
+        open_notebook(page, server, "echo.ipynb")
+        run_cell(page, 0)
+        page.locator("#echo").click()
+        for n in range(presses):
+            page.keyboard.press("x")
+            page.wait_for_selector(f'#echo[data-n="{n}"]', state="attached", timeout=10_000)
+        times: list[float] = page.evaluate("() => window.echoTimes")
+    return times
 
 
 def measure(labels: int) -> None:
@@ -143,17 +190,22 @@ def measure(labels: int) -> None:
             stored = con.execute(
                 "SELECT step, value, event_id FROM label_events ORDER BY step"
             ).fetchall()
+        echo = echo_round_trips(server, browser, labels)
     if [(step, value) for step, value, _ in stored] != [(step, 1) for step in range(labels)]:
         raise RuntimeError(f"expected {labels} +1 ratings in the store, found {len(stored)}")
     bench["ack"] = {str(step): frames[event_id] for step, _, event_id in stored}
 
-    report(labels, bench, kernel, time_origin)
+    report(labels, bench, kernel, time_origin, echo)
     whole_s = time.monotonic() - started
     print(f"{labels} labels in {loop_s:.1f} s (driver loop); whole run {whole_s:.0f} s")
 
 
 def report(
-    labels: int, bench: dict[str, dict[str, float]], kernel: dict[str, Any], origin: float
+    labels: int,
+    bench: dict[str, dict[str, float]],
+    kernel: dict[str, Any],
+    origin: float,
+    echo: list[float],
 ) -> None:
     steps = [str(step) for step in range(labels)]
     down = [bench["keydown"][s] for s in steps]
@@ -170,6 +222,11 @@ def report(
         )
     )
     print(summarize("keydown -> next frame after saved", frame))
+    print(summarize("baseline: bare anywidget echo", echo))
+    print(
+        f"ratio StepLabeler / echo: p50 {percentile(saved, 50) / percentile(echo, 50):.2f}, "
+        f"p99 {percentile(saved, 99) / percentile(echo, 99):.2f}"
+    )
 
     to_kernel = [kernel[s]["entered"] - (origin + d) for s, d in zip(steps, down, strict=True)]
     commit = [kernel[s]["commit"] for s in steps]
