@@ -240,6 +240,32 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
     placeholder.replaceWith(...built);
   }
 
+  let idleBuild: number | undefined;
+
+  /**
+   * Builds the blocks just ahead of (and behind) the cursor while the page is idle, one block
+   * per idle period, so that moving through the steps never waits for a block to be built.
+   * The observer alone would build them only once they near the screen, which JupyterLab's
+   * clipping panels hide until they are on it.
+   */
+  function buildAheadWhenIdle(): void {
+    if (typeof requestIdleCallback !== "function" || idleBuild !== undefined) return;
+    const near = () => {
+      const block = Math.floor(currentStep() / BLOCK_ROWS);
+      return [block + 1, block + 2, block - 1].filter((b) => placeholders.has(b));
+    };
+    if (near().length === 0) return;
+    idleBuild = requestIdleCallback(
+      () => {
+        idleBuild = undefined;
+        const [next] = near();
+        if (next !== undefined) buildBlock(next);
+        buildAheadWhenIdle();
+      },
+      { timeout: 1000 },
+    );
+  }
+
   /** The row of `step`, built if its block was not yet. */
   function rowOf(step: number): Row | undefined {
     if (rows[step] === undefined) buildBlock(Math.floor(step / BLOCK_ROWS));
@@ -258,6 +284,7 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
       if (block === 0 || observer === null) buildBlock(block);
     }
     buildBlock(Math.floor(currentStep() / BLOCK_ROWS));
+    buildAheadWhenIdle();
   }
 
   function drawRow(step: number, errorAt: number | null): void {
@@ -641,6 +668,7 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
     const step = currentStep();
     rowOf(step);
     draw([]);
+    buildAheadWhenIdle();
     // jsdom has no scrollIntoView.
     rows[step]?.li.scrollIntoView?.({ block: "nearest" });
   };
@@ -715,6 +743,7 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
     list.removeEventListener("click", onClick);
     closeEditor();
     observer?.disconnect();
+    if (idleBuild !== undefined) cancelIdleCallback(idleBuild);
     heatmap?.dispose();
     clearInterval(ticker);
     flushCursor();

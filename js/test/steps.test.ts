@@ -571,6 +571,44 @@ describe("long outputs", () => {
   });
 });
 
+describe("building ahead", () => {
+  test("blocks around the cursor are built while the page is idle, one per idle period", () => {
+    const idle: (() => void)[] = [];
+    const cancelled: number[] = [];
+    vi.stubGlobal("IntersectionObserver", class {
+      observe() {}
+      unobserve() {}
+      disconnect() {}
+    });
+    vi.stubGlobal("requestIdleCallback", (callback: () => void) => idle.push(callback));
+    vi.stubGlobal("cancelIdleCallback", (handle: number) => cancelled.push(handle));
+    try {
+      const steps = Array.from({ length: 10 * BLOCK_ROWS }, (_, i) => `Step ${i}`);
+      const { model, el, cleanup } = mount({ steps, step_labels: steps.map(() => null) });
+      const built = () => [...el.querySelectorAll<HTMLElement>(".lw-step")].map((li) => Number(li.dataset.step));
+      expect(built()).toHaveLength(BLOCK_ROWS);
+      expect(idle).toHaveLength(1);
+      idle.shift()?.();
+      expect(built()).toHaveLength(2 * BLOCK_ROWS);
+      idle.shift()?.();
+      expect(built()).toHaveLength(3 * BLOCK_ROWS); // two blocks ahead of the cursor, then it rests
+      expect(idle).toHaveLength(0);
+      model.kernelSet("cursor", 6 * BLOCK_ROWS);
+      expect(built()).toHaveLength(4 * BLOCK_ROWS); // the cursor's own block, at once
+      idle.shift()?.();
+      idle.shift()?.();
+      idle.shift()?.();
+      expect(built()).toEqual(expect.arrayContaining([5, 6, 7, 8].flatMap((b) => [b * BLOCK_ROWS, (b + 1) * BLOCK_ROWS - 1])));
+      expect(idle).toHaveLength(0);
+      model.kernelSet("cursor", 0);
+      cleanup();
+      expect(cancelled).toHaveLength(0); // nothing was waiting: block 1 and 2 are built
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
+});
+
 describe("redraws", () => {
   test("a key press, its ack and Python's update each write to the rows they concern only", () => {
     const steps = Array.from({ length: 200 }, (_, i) => `Step ${i}`);
