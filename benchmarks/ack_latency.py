@@ -17,10 +17,13 @@ It prints p50 / p90 / p99 / max of keydown → saved (goals: p50 ≤ 5 ms, p99 �
 keydown → next frame. The kernel also times each label (the notebook wraps ``Store.record`` and
 ``StepLabeler._on_label``), and the page notes when each ack's websocket frame arrives, before
 JupyterLab handles it. That splits the latency into page → kernel, the commit, the rest of the
-handler (re-reading the item's labels and syncing the traits), handler → ack frame in the page
-(transport plus any queue on the page's main thread) and ack frame → row saved; the browser's
-and Python's epoch clocks are the same host clock. Finally the SQLite file must hold exactly
-the 200 ratings.
+handler before the ack (the refresh of the widget's traits comes after it), handler → ack
+frame in the page (transport plus any queue on the page's main thread) and ack frame → row
+saved; the browser's and Python's epoch clocks are the same host clock. Finally the SQLite
+file must hold exactly the 200 ratings.
+
+Baseline, same run: a bare anywidget echo (a key press answered at once: no store, no redraw)
+in its own page and kernel, pressed as many times; the ratio StepLabeler / echo is printed.
 
     .venv/bin/python -m benchmarks.ack_latency              # from the repository root
     .venv/bin/python -m benchmarks.ack_latency --labels 50  # quicker
