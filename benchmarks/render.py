@@ -30,8 +30,9 @@ The poll reads row geometry only once the first row is complete; the layout that
 one the frame needs for painting anyway. The script also prints when the first row reached the
 DOM (still untypeset), how long the kernel took to build the widgets (their comm messages go
 out then) and how much of that was full garbage collections, and, for labwidget, **widget
-render → first paint**: from the User Timing mark ``StepLabeler`` sets as its ``render`` starts,
-the part the widget's own front end controls. Goals: labwidget ≤ 100 ms, and ipywidgets /
+render → first paint**: from the User Timing mark labwidget's loader sets as a
+``StepLabeler``'s ``render`` starts (loading the bundle included), the part the widget's own
+front end controls. Goals: labwidget ≤ 100 ms, and ipywidgets /
 labwidget ≥ 20.
 
 With 1,000 steps the ipywidgets side sometimes shows "Error displaying widget: model not found"
@@ -210,7 +211,7 @@ MEASURE = """({ index, side, steps }) => {
     if (rows.length > 0 && result.firstRow === undefined) result.firstRow = now;
     if (rows.length > 0 && screenful(root, rows)) {
       result.paint = now;
-      // StepLabeler marks the start of its render (js/steps.ts RENDER_MARK).
+      // labwidget's loader marks the start of a StepLabeler's render (js/loader.ts).
       const marks = performance.getEntriesByName('labwidget:steps:render');
       if (marks.length > 0) result.render = marks[marks.length - 1].startTime;
     }

@@ -114,11 +114,7 @@ function makeRow(step: number): Row {
   return { li, text, rendered: null, alternative, heat, suggestion, marks, label, status, extra, error };
 }
 
-/** The User Timing mark each render starts with: devtools and the benchmarks time from it. */
-export const RENDER_MARK = "labwidget:steps:render";
-
 export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "model" | "el">): () => void {
-  performance.mark(RENDER_MARK);
   const local = new Map<number, LocalState>();
   /** Steps waiting for the model's alternatives: the request id and how many there were. */
   const generating = new Map<number, { id: string; before: number }>();

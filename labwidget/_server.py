@@ -1,17 +1,32 @@
-"""Jupyter server extension: kernel websockets send each frame at once (TCP_NODELAY).
+"""Jupyter server extension: fast kernel websockets, and labwidget's front end served once.
 
-jupyter_server leaves Nagle's algorithm on for kernel websockets. A widget's reply follows the
-kernel's ``status: busy`` frame, so it waits in the send buffer for the browser's delayed ACK
-(~40 ms): with Nagle off a keypress-to-reply round trip drops from ~45 ms to ~8 ms.
+* Kernel websockets send each frame at once (TCP_NODELAY). jupyter_server leaves Nagle's
+  algorithm on; a widget's reply follows the kernel's ``status: busy`` frame, so it waited in
+  the send buffer for the browser's delayed ACK (~40 ms): with Nagle off a keypress-to-reply
+  round trip drops from ~45 ms to ~7 ms.
+* ``<base_url>labwidget/static/<digest>/<file>`` serves the widgets' built JS and CSS under
+  their content digest, cacheable for good. The widgets' small loader imports them from there,
+  so a page loads and evaluates the bundle and its 376 KB stylesheet once, not once per widget
+  inside every comm message. A digest that is not this server's file is a 404, and the loader
+  then asks the kernel for its own copy (another labwidget version, or no extension at all).
+
 Enabled on install by ``jupyter-config/jupyter_server_config.d/labwidget.json``.
 """
 
 from __future__ import annotations
 
+import hashlib
+from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from jupyter_server.serverapp import ServerApp
+
+STATIC = Path(__file__).resolve().parent / "static"
+BUNDLE_FILES = ("steps.js", "steps.css", "pair.js", "pair.css")
+BUNDLE_ROUTE = "labwidget/static"
+CONTENT_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
 
 CONNECTION_CLASS = "kernel_websocket_connection_class"
 LOADED = "labwidget: kernel websockets send without delay (TCP_NODELAY)"
@@ -23,6 +38,12 @@ def _jupyter_server_extension_points() -> list[dict[str, str]]:
 
 
 def _load_jupyter_server_extension(serverapp: ServerApp) -> None:
+    """Turn TCP_NODELAY on for kernel websockets and serve the widgets' bundles."""
+    turn_nodelay_on(serverapp)
+    serve_bundles(serverapp)
+
+
+def turn_nodelay_on(serverapp: ServerApp) -> None:
     """Make the server's kernel websocket connections turn TCP_NODELAY on when they open.
 
     Extensions load after ``init_webapp``, so the connection class is in the web app's settings.
@@ -35,6 +56,51 @@ def _load_jupyter_server_extension(serverapp: ServerApp) -> None:
         return
     settings[CONNECTION_CLASS] = nodelay_connection(settings[CONNECTION_CLASS])
     serverapp.log.info(LOADED)
+
+
+def serve_bundles(serverapp: ServerApp) -> None:
+    """Route ``<base_url>labwidget/static/<digest>/<file>`` to :class:`BundleHandler`."""
+    from jupyter_server.utils import url_path_join
+
+    route = url_path_join(serverapp.base_url, BUNDLE_ROUTE, r"([0-9a-f]+)/([\w.]+)")
+    serverapp.web_app.add_handlers(".*$", [(route, bundle_handler())])  # type: ignore[no-untyped-call]
+
+
+def digest(name: str) -> str | None:
+    """The content digest a bundle file is served under, or None when it is not built.
+
+    Kept per file version, so a rebuilt bundle (``npm run dev``) gets a new digest.
+    """
+    path = STATIC / name
+    if name not in BUNDLE_FILES or not path.is_file():
+        return None
+    stat = path.stat()
+    return _digest(path, stat.st_mtime_ns, stat.st_size)
+
+
+@cache
+def _digest(path: Path, _mtime_ns: int, _size: int) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:20]
+
+
+@cache
+def bundle_handler() -> type[Any]:
+    """The request handler, made on first use so that importing this module stays light."""
+    from jupyter_server.base.handlers import JupyterHandler
+    from tornado import web
+
+    class BundleHandler(JupyterHandler):
+        """Serves a bundle file when the digest in the URL is its own; immutable once served."""
+
+        @web.authenticated
+        def get(self, wanted: str, name: str) -> None:
+            if digest(name) != wanted:
+                raise web.HTTPError(404)
+            self.set_header("Content-Type", CONTENT_TYPES[Path(name).suffix])
+            self.set_header("Cache-Control", "private, max-age=31536000, immutable")
+            self.finish((STATIC / name).read_bytes())
+
+    return BundleHandler
 
 
 def nodelay_connection(base: type[Any]) -> type[Any]:

@@ -91,7 +91,7 @@ def test_missing_setting_leaves_the_server_alone(caplog: pytest.LogCaptureFixtur
     serverapp = SimpleNamespace(web_app=SimpleNamespace(settings={}), log=logging.getLogger("t"))
 
     with caplog.at_level(logging.INFO):
-        _server._load_jupyter_server_extension(serverapp)  # type: ignore[arg-type]
+        _server.turn_nodelay_on(serverapp)  # type: ignore[arg-type]
 
     assert serverapp.web_app.settings == {}
     assert "Nagle left on" in caplog.text

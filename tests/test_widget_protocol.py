@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 import labwidget as lw
+from labwidget._server import STATIC, digest
 from tests.messages import browser_message, deliver, replies, state_updates
 
 
@@ -148,3 +149,23 @@ def test_the_cursor_comes_from_the_page(labeler: lw.StepLabeler) -> None:
 def test_unknown_arguments_are_refused(store: lw.Store) -> None:
     with pytest.raises(TypeError):
         lw.StepLabeler(prompt="p", steps=["a"], store=store, colour="red")  # type: ignore[call-arg]
+
+
+def test_the_widget_ships_a_small_loader_and_names_its_bundle(labeler: lw.StepLabeler) -> None:
+    state = labeler.get_state()
+    assert state["_esm"] == (STATIC / "loader.js").read_text(encoding="utf-8")
+    assert len(state["_esm"]) < 10_000  # not the 400 KB bundle, in every comm message
+    assert state["_css"] == ""
+    digests = {"js": digest("steps.js"), "css": digest("steps.css")}
+    assert state["_bundle"] == {"name": "steps", **digests}
+
+
+def test_a_page_without_the_server_copy_gets_the_bundle_from_the_kernel(
+    labeler: lw.StepLabeler,
+) -> None:
+    deliver(labeler, {"kind": "bundle", "id": "b1"})
+    [reply] = replies(labeler)
+    assert reply["kind"] == "bundle"
+    assert reply["id"] == "b1"
+    assert reply["esm"] == (STATIC / "steps.js").read_text(encoding="utf-8")
+    assert reply["css"] == (STATIC / "steps.css").read_text(encoding="utf-8")

@@ -12,16 +12,18 @@ and its state update reaches the page after the ack instead of holding it up.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import anywidget
+import traitlets
 
+from labwidget._server import STATIC, digest
 from labwidget.store import LabelError, Store
 
-STATIC = Path(__file__).resolve().parent.parent / "static"
 # The longest an ack's follow-up waits for ipykernel to have sent the ack.
 ACK_SEND_WAIT_S = 0.05
 log = logging.getLogger("labwidget")
@@ -31,10 +33,33 @@ FollowUp = Callable[[], None]
 Handler = Callable[[dict[str, Any]], FollowUp | None]
 
 
+def front_end(name: str) -> tuple[Path, Path | str]:
+    """A widget's ``_esm`` and ``_css``: the loader, which gets the bundle ``name`` once per page.
+
+    With ``ANYWIDGET_HMR=1`` (``npm run dev``) they are the bundle's own files, which anywidget
+    sends again whenever a build changes them.
+    """
+    if os.environ.get("ANYWIDGET_HMR") == "1":
+        return STATIC / f"{name}.js", STATIC / f"{name}.css"
+    return STATIC / "loader.js", ""
+
+
 class LabWidget(anywidget.AnyWidget):
     """Base of the labeling widgets: binds a store and answers every event with an ack or error."""
 
+    # Which bundle under labwidget/static the page's loader needs (js/loader.ts).
+    _bundle_name: ClassVar[str] = ""
+    _bundle = traitlets.Dict(
+        help="The front end to load: {name, js, css}, the files' content digests."
+    ).tag(sync=True)
+
     def __init__(self, *, store: Store, **traits: Any) -> None:
+        name = self._bundle_name
+        traits["_bundle"] = {
+            "name": name,
+            "js": digest(f"{name}.js"),
+            "css": digest(f"{name}.css"),
+        }
         super().__init__(**traits)
         self.store = store
         # Comm messages may arrive on a kernel subshell thread while the main thread runs a cell.
@@ -49,6 +74,9 @@ class LabWidget(anywidget.AnyWidget):
         if not isinstance(content, dict):
             return
         event_id = content.get("id")
+        if content.get("kind") == "bundle":
+            self._send_bundle(event_id)
+            return
         handler = self._handlers().get(str(content.get("kind")))
         if handler is None:
             self._reply_error(event_id, f"unknown message kind {content.get('kind')!r}")
@@ -72,6 +100,18 @@ class LabWidget(anywidget.AnyWidget):
                 follow_up()
         except Exception:  # the event is stored and acked; only the widget's view of it is stale
             log.exception("labwidget stored event %s but could not refresh the widget", event_id)
+
+    def _send_bundle(self, request_id: Any) -> None:
+        """The front end's own files, for a page whose server cannot serve them (js/loader.ts)."""
+        name = self._bundle_name
+        self.send(
+            {
+                "kind": "bundle",
+                "id": request_id,
+                "esm": (STATIC / f"{name}.js").read_text(encoding="utf-8"),
+                "css": (STATIC / f"{name}.css").read_text(encoding="utf-8"),
+            }
+        )
 
     def _wait_until_sent(self) -> None:
         """Blocks until ipykernel's IOPub thread has sent what is queued (the ack), or 50 ms.

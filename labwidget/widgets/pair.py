@@ -8,7 +8,7 @@ from typing import Any
 import traitlets
 
 from labwidget.store import Store, clean_text
-from labwidget.widgets._base import STATIC, FollowUp, Handler, LabWidget
+from labwidget.widgets._base import FollowUp, Handler, LabWidget, front_end
 
 PREFERENCES = ("a", "b", "tie")
 MAX_STRENGTH = 3.0
@@ -46,8 +46,8 @@ class PairLabeler(LabWidget):
 
     """
 
-    _esm = STATIC / "pair.js"
-    _css = STATIC / "pair.css"
+    _bundle_name = "pair"
+    _esm, _css = front_end("pair")
 
     # Inputs, set from Python.
     prompt = traitlets.Unicode("", help="The prompt both answers respond to.").tag(sync=True)

@@ -10,7 +10,7 @@ import traitlets
 
 from labwidget.store import StepSpec, Store, clean_text
 from labwidget.store._events import alternatives_of
-from labwidget.widgets._base import STATIC, FollowUp, Handler, LabWidget
+from labwidget.widgets._base import FollowUp, Handler, LabWidget, front_end
 from labwidget.widgets._buffers import check_token_layout, pack_float32, pack_strings
 from labwidget.widgets._queue import done_items, resume_at
 
@@ -95,8 +95,8 @@ class StepLabeler(LabWidget):
             all remaining ones, and each is stored as a human label recording what it confirmed.
     """
 
-    _esm = STATIC / "steps.js"
-    _css = STATIC / "steps.css"
+    _bundle_name = "steps"
+    _esm, _css = front_end("steps")
 
     # Inputs, set from Python.
     prompt = traitlets.Unicode("", help="The prompt the steps answer.").tag(sync=True)

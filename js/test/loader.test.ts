@@ -1,0 +1,145 @@
+import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
+import loader, { type Bundle, type Environment, KERNEL_TIMEOUT_MS, loadBundle, serverBase, type WidgetModule } from "../loader";
+import { createFakeModel } from "./fake_model";
+
+const BUNDLE: Bundle = { name: "steps", js: "aa11", css: "bb22" };
+const WIDGET: WidgetModule = { default: { render: () => "rendered" } };
+
+function setConfig(baseUrl: string | null): void {
+  document.getElementById("jupyter-config-data")?.remove();
+  if (baseUrl === null) return;
+  const config = Object.assign(document.createElement("script"), { id: "jupyter-config-data", type: "application/json" });
+  config.textContent = JSON.stringify({ baseUrl, appName: "JupyterLab" });
+  document.body.append(config);
+}
+
+/** An environment whose imports are recorded; the URLs listed in `failing` fail to import. */
+function fakeEnvironment(failing: (url: string) => boolean = () => false) {
+  const imported: string[] = [];
+  const env: Environment = {
+    document,
+    importModule: (url) => {
+      imported.push(url);
+      return failing(url) ? Promise.reject(new Error(`404 ${url}`)) : Promise.resolve(WIDGET);
+    },
+    objectUrl: (source) => `blob:${source}`,
+  };
+  return { env, imported };
+}
+
+/** Lets the stylesheet the loader added finish (or fail) loading, as the browser would. */
+function settleStylesheet(outcome: "load" | "error"): HTMLLinkElement {
+  const link = document.head.querySelector<HTMLLinkElement>("link[rel=stylesheet]");
+  if (link === null) throw new Error("no stylesheet was added");
+  link.dispatchEvent(new Event(outcome));
+  return link;
+}
+
+const flush = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+beforeEach(() => {
+  delete (globalThis as Record<string, unknown>).__labwidgetBundles;
+});
+
+afterEach(() => {
+  document.head.replaceChildren();
+  setConfig(null);
+  vi.useRealTimers();
+});
+
+describe("serverBase", () => {
+  test("reads the base URL JupyterLab publishes in the page, as an absolute URL", () => {
+    setConfig("/user/ada/");
+    expect(serverBase(document)).toBe(new URL("/user/ada/", document.baseURI).href);
+    setConfig(null);
+    expect(serverBase(document)).toBeNull();
+  });
+});
+
+describe("loadBundle", () => {
+  test("imports the bundle and its stylesheet from the server extension, once per page", async () => {
+    setConfig("/lab-base/");
+    const { env, imported } = fakeEnvironment();
+    const model = createFakeModel({ _bundle: BUNDLE });
+    const first = loadBundle(model, BUNDLE, env);
+    const link = settleStylesheet("load");
+    await expect(first).resolves.toBe(WIDGET);
+    const root = new URL("/lab-base/labwidget/static/", document.baseURI).href;
+    expect(imported).toEqual([`${root}aa11/steps.js`]);
+    expect(link.href).toBe(`${root}bb22/steps.css`);
+    // A second widget on the page reuses both: nothing is fetched, added or asked again.
+    await expect(loadBundle(model, BUNDLE, env)).resolves.toBe(WIDGET);
+    expect(imported).toHaveLength(1);
+    expect(document.head.querySelectorAll("link")).toHaveLength(1);
+    expect(model.sent).toEqual([]);
+  });
+
+  test("asks the kernel for its copy when the server does not have this exact bundle", async () => {
+    setConfig("/");
+    const { env, imported } = fakeEnvironment((url) => url.includes("/labwidget/static/"));
+    const model = createFakeModel({ _bundle: BUNDLE });
+    const loading = loadBundle(model, BUNDLE, env);
+    settleStylesheet("error");
+    await flush();
+    const [request] = model.sent as { kind: string; id: string }[];
+    expect(request.kind).toBe("bundle");
+    model.emit("msg:custom", { kind: "bundle", id: "someone-else", esm: "wrong", css: "" }, []);
+    model.emit("msg:custom", { kind: "bundle", id: request.id, esm: "export default {}", css: ".lw {}" }, []);
+    await expect(loading).resolves.toBe(WIDGET);
+    expect(imported.at(-1)).toBe("blob:export default {}");
+    expect(document.head.querySelector("link")).toBeNull(); // the failed stylesheet is gone
+    expect(document.head.querySelector("style")?.textContent).toBe(".lw {}");
+    expect(model.listenerCount()).toBe(0);
+  });
+
+  test("goes straight to the kernel outside a Jupyter server's page", async () => {
+    const { env } = fakeEnvironment();
+    const model = createFakeModel({ _bundle: BUNDLE });
+    const loading = loadBundle(model, BUNDLE, env);
+    await flush();
+    const [request] = model.sent as { id: string }[];
+    model.emit("msg:custom", { kind: "bundle", id: request.id, esm: "m", css: "c" }, []);
+    await expect(loading).resolves.toBe(WIDGET);
+    expect(document.head.querySelector("link")).toBeNull();
+  });
+
+  test("a kernel that never answers fails the load, and the next widget tries again", async () => {
+    vi.useFakeTimers();
+    const { env } = fakeEnvironment();
+    const model = createFakeModel({ _bundle: BUNDLE });
+    const loading = loadBundle(model, BUNDLE, env);
+    const failed = expect(loading).rejects.toThrow("no reply from the kernel");
+    await vi.advanceTimersByTimeAsync(KERNEL_TIMEOUT_MS);
+    await failed;
+    expect(model.listenerCount()).toBe(0);
+    void loadBundle(model, BUNDLE, env).catch(() => {});
+    await vi.advanceTimersByTimeAsync(0);
+    expect(model.sent).toHaveLength(2);
+  });
+});
+
+describe("the loader widget", () => {
+  test("renders through the loaded module with anywidget's props", async () => {
+    setConfig("/");
+    const render = vi.fn(() => "cleanup");
+    const model = createFakeModel({ _bundle: BUNDLE });
+    (globalThis as Record<string, unknown>).__labwidgetBundles = new Map([
+      ["steps:aa11:bb22", Promise.resolve({ default: { render } })],
+    ]);
+    const props = { model, el: document.createElement("div") } as unknown as Parameters<typeof loader.render>[0];
+    await expect(loader.render(props)).resolves.toBe("cleanup");
+    expect(render).toHaveBeenCalledWith(props);
+  });
+
+  test("says why it cannot render when the front end cannot be loaded", async () => {
+    const model = createFakeModel({ _bundle: { name: "steps", js: null, css: null } as Bundle });
+    const el = document.createElement("div");
+    const props = { model, el } as unknown as Parameters<typeof loader.render>[0];
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] }); // performance stays real
+    const rendering = loader.render(props);
+    await vi.advanceTimersByTimeAsync(KERNEL_TIMEOUT_MS);
+    await expect(rendering).resolves.toBeUndefined();
+    expect(el.textContent).toBe("labwidget could not load its front end: no reply from the kernel");
+    expect(performance.getEntriesByName("labwidget:steps:render").length).toBeGreaterThan(0);
+  });
+});
