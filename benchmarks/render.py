@@ -37,7 +37,7 @@ labwidget ≥ 20.
 
 With 1,000 steps the ipywidgets side sometimes shows "Error displaying widget: model not found"
 (``get_model`` in the ipywidgets manager) instead of its rows; such an attempt is reported and
-repeated in a fresh page and kernel, up to three times.
+repeated in a fresh page and kernel, up to five times.
 
     .venv/bin/python -m benchmarks.render                # from the repository root
     .venv/bin/python -m benchmarks.render --steps 200    # quicker
@@ -233,7 +233,7 @@ DISPLAY_FAILED = r"""({ index, root }) => {
 }"""
 PAINTED_OR_FAILED = f"""({{ index, root }}) => window.renderBench.paint !== undefined
   || ({CELL_ERROR})(index) !== null || ({DISPLAY_FAILED})({{ index, root }}) !== null"""
-ATTEMPTS = 3
+ATTEMPTS = 5
 
 
 class DisplayFailed(RuntimeError):

@@ -138,6 +138,11 @@ function requestBundle(model: AnyModel): Promise<BundleReply> {
 }
 
 export default {
+  /** Starts loading as soon as the model exists: its view is rendered a little later. */
+  initialize({ model }: { model: AnyModel<{ _bundle: Bundle }> }) {
+    loadBundle(model, model.get("_bundle")).catch(() => {});
+  },
+
   async render(props: RenderProps<{ _bundle: Bundle }>) {
     const bundle = props.model.get("_bundle");
     // Devtools and the benchmarks time a widget from here: loading its bundle included.

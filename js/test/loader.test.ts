@@ -119,6 +119,13 @@ describe("loadBundle", () => {
 });
 
 describe("the loader widget", () => {
+  test("starts loading as soon as its model exists, before any view renders", async () => {
+    const model = createFakeModel({ _bundle: BUNDLE });
+    loader.initialize({ model });
+    await flush();
+    expect((model.sent as { kind: string }[]).map((m) => m.kind)).toEqual(["bundle"]);
+  });
+
   test("renders through the loaded module with anywidget's props", async () => {
     setConfig("/");
     const render = vi.fn(() => "cleanup");
