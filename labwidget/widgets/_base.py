@@ -53,6 +53,12 @@ class LabWidget(anywidget.AnyWidget):
         help="The front end to load: {name, js, css}, the files' content digests."
     ).tag(sync=True)
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # A widget names its bundle; its _esm and _css follow, set before anywidget reads them.
+        if "_bundle_name" in cls.__dict__:
+            cls._esm, cls._css = front_end(cls._bundle_name)
+        super().__init_subclass__(**kwargs)
+
     def __init__(self, *, store: Store, **traits: Any) -> None:
         name = self._bundle_name
         traits["_bundle"] = {

@@ -8,7 +8,7 @@ from typing import Any
 import traitlets
 
 from labwidget.store import Store, clean_text
-from labwidget.widgets._base import FollowUp, Handler, LabWidget, front_end
+from labwidget.widgets._base import FollowUp, Handler, LabWidget
 
 PREFERENCES = ("a", "b", "tie")
 MAX_STRENGTH = 3.0
@@ -47,7 +47,6 @@ class PairLabeler(LabWidget):
     """
 
     _bundle_name = "pair"
-    _esm, _css = front_end("pair")
 
     # Inputs, set from Python.
     prompt = traitlets.Unicode("", help="The prompt both answers respond to.").tag(sync=True)

@@ -10,7 +10,7 @@ import traitlets
 
 from labwidget.store import StepSpec, Store, clean_text
 from labwidget.store._events import alternatives_of
-from labwidget.widgets._base import FollowUp, Handler, LabWidget, front_end
+from labwidget.widgets._base import FollowUp, Handler, LabWidget
 from labwidget.widgets._buffers import check_token_layout, pack_float32, pack_strings
 from labwidget.widgets._queue import done_items, resume_at
 
@@ -96,7 +96,6 @@ class StepLabeler(LabWidget):
     """
 
     _bundle_name = "steps"
-    _esm, _css = front_end("steps")
 
     # Inputs, set from Python.
     prompt = traitlets.Unicode("", help="The prompt the steps answer.").tag(sync=True)
