@@ -23,12 +23,13 @@ export interface WidgetModule {
   default: { render(props: RenderProps<{ _bundle: Bundle }>): unknown };
 }
 
-/** The kernel's answer to `{kind: "bundle", id}`. */
+/** The kernel's answer to `{kind: "bundle", id}`: the files, or why it cannot send them. */
 interface BundleReply {
   kind: "bundle";
   id: string;
   esm: string;
   css: string;
+  error?: string;
 }
 
 /** What loading needs from the page; tests replace it (jsdom cannot import URLs). */
@@ -122,7 +123,7 @@ function requestBundle(model: AnyModel): Promise<BundleReply> {
       if (reply?.kind !== "bundle" || reply.id !== id) return;
       finish();
       if (typeof reply.esm === "string" && typeof reply.css === "string") resolve(reply as BundleReply);
-      else reject(new Error("the kernel sent no bundle"));
+      else reject(new Error(reply.error ?? "the kernel sent no bundle"));
     };
     const timer = setTimeout(() => {
       finish();

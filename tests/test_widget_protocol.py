@@ -169,3 +169,14 @@ def test_a_page_without_the_server_copy_gets_the_bundle_from_the_kernel(
     assert reply["id"] == "b1"
     assert reply["esm"] == (STATIC / "steps.js").read_text(encoding="utf-8")
     assert reply["css"] == (STATIC / "steps.css").read_text(encoding="utf-8")
+
+
+def test_a_kernel_without_a_built_front_end_says_so(
+    labeler: lw.StepLabeler, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr("labwidget.widgets._base.STATIC", tmp_path)
+    deliver(labeler, {"kind": "bundle", "id": "b2"})
+    [reply] = replies(labeler)
+    assert (reply["kind"], reply["id"]) == ("bundle", "b2")
+    assert "esm" not in reply
+    assert "run `npm run build`" in reply["error"]

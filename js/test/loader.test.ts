@@ -103,6 +103,16 @@ describe("loadBundle", () => {
     expect(document.head.querySelector("link")).toBeNull();
   });
 
+  test("a kernel that cannot send its copy says why", async () => {
+    const { env } = fakeEnvironment();
+    const model = createFakeModel({ _bundle: BUNDLE });
+    const loading = loadBundle(model, BUNDLE, env);
+    await flush();
+    const [request] = model.sent as { id: string }[];
+    model.emit("msg:custom", { kind: "bundle", id: request.id, error: "run `npm run build`" }, []);
+    await expect(loading).rejects.toThrow("run `npm run build`");
+  });
+
   test("a kernel that never answers fails the load, and the next widget tries again", async () => {
     vi.useFakeTimers();
     const { env } = fakeEnvironment();

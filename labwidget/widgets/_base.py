@@ -110,14 +110,16 @@ class LabWidget(anywidget.AnyWidget):
     def _send_bundle(self, request_id: Any) -> None:
         """The front end's own files, for a page whose server cannot serve them (js/loader.ts)."""
         name = self._bundle_name
-        self.send(
-            {
-                "kind": "bundle",
-                "id": request_id,
+        try:
+            files = {
                 "esm": (STATIC / f"{name}.js").read_text(encoding="utf-8"),
                 "css": (STATIC / f"{name}.css").read_text(encoding="utf-8"),
             }
-        )
+        except OSError as exc:  # e.g. a source checkout whose front end was never built
+            message = f"cannot read labwidget's front end ({exc}); run `npm run build`"
+            self.send({"kind": "bundle", "id": request_id, "error": message})
+            return
+        self.send({"kind": "bundle", "id": request_id, **files})
 
     def _wait_until_sent(self) -> None:
         """Blocks until ipykernel's IOPub thread has sent what is queued (the ack), or 50 ms.
