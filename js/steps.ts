@@ -236,6 +236,24 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
     placeholder.replaceWith(...built);
   }
 
+  /**
+   * Whether a row is wholly inside the window and every scrolling area around it. A cursor that
+   * leaves the screen is brought to the middle of it, not just to its edge: the next several
+   * steps then need no scrolling, and scrolling repaints the whole notebook while an ack is due.
+   */
+  function onScreen(li: HTMLElement): boolean {
+    const box = li.getBoundingClientRect();
+    let top = 0;
+    let bottom = window.innerHeight;
+    for (let node = li.parentElement; node !== null; node = node.parentElement) {
+      if (node.scrollHeight <= node.clientHeight || getComputedStyle(node).overflowY === "visible") continue;
+      const area = node.getBoundingClientRect();
+      top = Math.max(top, area.top);
+      bottom = Math.min(bottom, area.bottom);
+    }
+    return box.top >= top && box.bottom <= bottom;
+  }
+
   let idleBuild: number | undefined;
 
   /**
@@ -665,8 +683,8 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
     rowOf(step);
     draw([]);
     buildAheadWhenIdle();
-    // jsdom has no scrollIntoView.
-    rows[step]?.li.scrollIntoView?.({ block: "nearest" });
+    const li = rows[step]?.li;
+    if (li !== undefined && !onScreen(li)) li.scrollIntoView?.({ block: "center" }); // jsdom has none
   };
   /** What Python has saved for a step, as a string that changes whenever any of it does. */
   const savedKey = (step: number) => {

@@ -90,7 +90,7 @@ describe("rendering", () => {
     expect(row(2).textContent).toContain("✗");
   });
 
-  test("the current step is highlighted and follows Python's cursor into view", () => {
+  test("the current step is highlighted, and brought to the middle of the screen when it leaves it", () => {
     const scrolled: [Element, unknown][] = [];
     HTMLElement.prototype.scrollIntoView = function (this: Element, arg?: unknown) {
       scrolled.push([this, arg]);
@@ -98,11 +98,14 @@ describe("rendering", () => {
     try {
       const { model, row } = mount();
       expect(row(0).getAttribute("aria-current")).not.toBeNull();
+      model.kernelSet("cursor", 1); // on screen (jsdom lays nothing out): no scrolling
+      expect(scrolled).toEqual([]);
+      row(2).getBoundingClientRect = () => ({ top: 2000, bottom: 2040 }) as DOMRect;
       model.kernelSet("cursor", 2);
-      expect(row(0).getAttribute("aria-current")).toBeNull();
+      expect(row(1).getAttribute("aria-current")).toBeNull();
       expect(row(2).getAttribute("aria-current")).not.toBeNull();
       expect(row(2).classList.contains("lw-step--current")).toBe(true);
-      expect(scrolled).toEqual([[row(2), { block: "nearest" }]]);
+      expect(scrolled).toEqual([[row(2), { block: "center" }]]);
     } finally {
       delete (HTMLElement.prototype as Partial<HTMLElement>).scrollIntoView;
     }
