@@ -56,8 +56,14 @@ def test_a_corpus_of_hostile_outputs_cannot_run_script_or_load_anything(
     run_all_cells(page)
     page.get_by_test_id("step-labeler").wait_for(state="visible")
     scroll_to_last_step(page, len(payloads))
-    # Every payload's row is built and rendered: none was skipped for being off screen.
+    # Every payload's row is built and rendered (rows off screen are typeset in idle time):
+    # none was skipped for being off screen.
     assert page.locator("[data-testid=step-labeler] .lw-step").count() == len(payloads)
+    page.wait_for_function(
+        "(count) => document.querySelectorAll("
+        "'[data-testid=step-labeler] .lw-step__text > .lw-md').length === count",
+        arg=len(payloads),
+    )
     # Fire what a user's pointer and keyboard would on every rendered element: any handler
     # that survived sanitizing would run now.
     page.evaluate(FIRE_EVENTS)
