@@ -224,7 +224,8 @@ function checkLayout({ tokens, scores, stepTokenCounts, slots }: HeatmapOptions)
  *
  * Until a chunk of at most {@link CHUNK_TOKENS} tokens scrolls near the viewport it holds its
  * plain text, which takes the same room, so 100k tokens never become 100k elements at once. A
- * chunk, once rendered, stays rendered. Steps off screen are not even laid out
+ * chunk, once rendered, stays rendered. With `slots`, a step's elements are made only once it
+ * has a slot (its row exists). Steps off screen are not even laid out
  * (`content-visibility: auto`); until they are, their height is estimated from their text.
  *
  * @throws Error when the tokens, scores, step counts and slots do not add up.
@@ -234,39 +235,8 @@ export function mountHeatmap(container: HTMLElement, options: HeatmapOptions): H
   const { tokens, scores, stepTokenCounts, kind, slots } = options;
   const scale = scaleFor(scores, kind);
   const pending = new Map<Element, { chunk: HTMLElement; start: number; end: number }>();
-
-  const blocks: HTMLElement[] = [];
-  let start = 0;
-  stepTokenCounts.forEach((count, step) => {
-    const block = document.createElement("div");
-    block.className = "lw-heatmap__step";
-    block.dataset.step = String(step);
-    let lines = 0;
-    for (let from = start; from < start + count; from += CHUNK_TOKENS) {
-      const to = Math.min(from + CHUNK_TOKENS, start + count);
-      const chunk = document.createElement("span");
-      chunk.className = "lw-heatmap__chunk";
-      chunk.textContent = tokens.slice(from, to).join("");
-      lines += estimateLines(chunk.textContent);
-      pending.set(chunk, { chunk, start: from, end: to });
-      block.append(chunk);
-    }
-    block.style.setProperty("contain-intrinsic-size", `auto ${(lines * LINE_HEIGHT_EM).toFixed(1)}em`);
-    blocks.push(block);
-    start += count;
-  });
-
-  let added: HTMLElement[];
-  if (slots === undefined) {
-    const root = document.createElement("div");
-    root.className = "lw-heatmap";
-    root.append(...blocks);
-    container.append(root);
-    added = [root];
-  } else {
-    blocks.forEach((block, step) => slots[step]?.append(block));
-    added = blocks;
-  }
+  const starts: number[] = [];
+  stepTokenCounts.reduce((start, count) => (starts.push(start), start + count), 0);
 
   let observer: VisibilityObserver | null = null;
   const renderChunk = (target: Element) => {
@@ -276,34 +246,72 @@ export function mountHeatmap(container: HTMLElement, options: HeatmapOptions): H
     observer?.unobserve(target);
     renderTokens(chunk.chunk, tokens, scores, chunk.start, chunk.end, scale);
   };
-
   const factory = options.createObserver === undefined ? defaultObserver() : options.createObserver;
   if (factory !== null) {
     observer = factory((entries) => {
       for (const entry of entries) if (entry.isIntersecting) renderChunk(entry.target);
     });
   }
-  for (const chunk of [...pending.keys()]) {
-    if (observer === null) renderChunk(chunk);
-    else observer.observe(chunk);
+
+  let visible = true;
+  /** Steps' blocks, made when their step is first shown: 1,000 steps cost only those on screen. */
+  const blocks: (HTMLElement | undefined)[] = [];
+  function blockOf(step: number): HTMLElement {
+    const made = blocks[step];
+    if (made !== undefined) return made;
+    const block = document.createElement("div");
+    block.className = "lw-heatmap__step";
+    block.dataset.step = String(step);
+    block.hidden = !visible;
+    const start = starts[step];
+    const end = start + stepTokenCounts[step];
+    let lines = 0;
+    for (let from = start; from < end; from += CHUNK_TOKENS) {
+      const to = Math.min(from + CHUNK_TOKENS, end);
+      const chunk = document.createElement("span");
+      chunk.className = "lw-heatmap__chunk";
+      chunk.textContent = tokens.slice(from, to).join("");
+      lines += estimateLines(chunk.textContent);
+      pending.set(chunk, { chunk, start: from, end: to });
+      block.append(chunk);
+      if (observer === null) renderChunk(chunk);
+      else observer.observe(chunk);
+    }
+    block.style.setProperty("contain-intrinsic-size", `auto ${(lines * LINE_HEIGHT_EM).toFixed(1)}em`);
+    blocks[step] = block;
+    return block;
+  }
+
+  let root: HTMLElement | null = null;
+  if (slots === undefined) {
+    root = document.createElement("div");
+    root.className = "lw-heatmap";
+    root.append(...stepTokenCounts.map((_, step) => blockOf(step)));
+    container.append(root);
+  } else {
+    slots.forEach((slot, step) => slot?.append(blockOf(step)));
   }
 
   return {
     attach(step, slot) {
-      const block = blocks[step];
-      if (block === undefined || block.parentElement === slot) return;
+      if (step < 0 || step >= stepTokenCounts.length) return;
+      const block = blockOf(step);
+      if (block.parentElement === slot) return;
       slot.append(block);
       // A step is attached as its row is built, i.e. as it nears the screen: its first chunk
       // is drawn now rather than a frame later, when the observer would report it.
       if (block.firstElementChild !== null) renderChunk(block.firstElementChild);
     },
     setVisible(on) {
-      for (const element of added) element.hidden = !on;
+      visible = on;
+      if (root !== null) root.hidden = !on;
+      else for (const block of blocks) if (block !== undefined) block.hidden = !on;
     },
     dispose() {
       observer?.disconnect();
       pending.clear();
-      for (const element of added) element.remove();
+      if (root !== null) root.remove();
+      else for (const block of blocks) block?.remove();
     },
   };
 }

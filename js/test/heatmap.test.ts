@@ -257,9 +257,13 @@ describe("mountHeatmap", () => {
     const slots = [container.appendChild(document.createElement("li")), undefined, undefined];
     const heatmap = mountHeatmap(container, { tokens, scores, stepTokenCounts, kind: "logprob", slots, createObserver: fake.factory });
     expect(spanCount(slots[0] as HTMLElement)).toBe(0);
+    // Steps without a slot have no elements yet: nothing of theirs is made or observed.
+    expect(fake.state.observed.size).toBe(chunksOf(container, 0).length);
+    heatmap.setVisible(false);
     heatmap.attach(2, late);
     expect(late.textContent).toBe(" 2<b>x</b>");
     expect(spanCount(late)).toBe(2);
+    expect(late.querySelector<HTMLElement>(".lw-heatmap__step")?.hidden).toBe(true); // made hidden, as the rest
     heatmap.attach(2, late);
     expect(late.childNodes).toHaveLength(1);
     heatmap.dispose();
