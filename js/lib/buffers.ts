@@ -18,18 +18,11 @@ export interface PackedArray {
  *   length does not match the shape (a JSON list instead of bytes among them).
  */
 export function decodeFloat32(packed: PackedArray): Float32Array {
-  if (packed.dtype !== "float32") {
-    throw new Error(`expected a float32 array, got dtype ${JSON.stringify(packed.dtype)}`);
-  }
-  const { shape } = packed;
-  if (!Array.isArray(shape) || !shape.every((n) => Number.isInteger(n) && n >= 0)) {
-    throw new Error(`expected a shape of sizes like [n], got ${JSON.stringify(shape)}`);
-  }
+  const length = checkedLength(packed, "float32", "a float32 array");
   const bytes = asDataView(packed.view);
-  const length = shape.reduce((n, size) => n * size, 1);
   if (bytes.byteLength !== length * 4) {
     throw new Error(
-      `${bytes.byteLength} bytes do not hold float32 of shape [${shape.join(", ")}] ` +
+      `${bytes.byteLength} bytes do not hold float32 of shape [${packed.shape.join(", ")}] ` +
         `(${length * 4} bytes expected)`,
     );
   }
@@ -46,16 +39,24 @@ export function decodeFloat32(packed: PackedArray): Float32Array {
  *   does not match the shape.
  */
 export function decodeStrings(packed: PackedArray): string[] {
-  if (packed.dtype !== "utf8-nul") {
-    throw new Error(`expected texts packed as utf8-nul, got dtype ${JSON.stringify(packed.dtype)}`);
-  }
-  const count = packed.shape?.[0];
+  const count = checkedLength(packed, "utf8-nul", "texts packed as utf8-nul");
+  if (packed.shape.length !== 1) throw new Error(`expected texts of shape [n], got [${packed.shape.join(", ")}]`);
   const bytes = asDataView(packed.view);
   const texts = count === 0 ? [] : new TextDecoder().decode(bytes).split("\0");
   if (texts.length !== count) {
     throw new Error(`${texts.length} texts in a value of shape ${JSON.stringify(packed.shape)}`);
   }
   return texts;
+}
+
+/** How many values a packed array holds, once its dtype and shape are checked. */
+function checkedLength(packed: PackedArray, dtype: string, what: string): number {
+  if (packed.dtype !== dtype) throw new Error(`expected ${what}, got dtype ${JSON.stringify(packed.dtype)}`);
+  const { shape } = packed;
+  if (!Array.isArray(shape) || !shape.every((n) => Number.isInteger(n) && n >= 0)) {
+    throw new Error(`expected a shape of sizes like [n], got ${JSON.stringify(shape)}`);
+  }
+  return shape.reduce((n, size) => n * size, 1);
 }
 
 /** Whether a trait holds a packed array at all: Python leaves an unset one as `{}`. */

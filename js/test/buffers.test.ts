@@ -83,6 +83,7 @@ describe("decodeStrings", () => {
   it("refuses another dtype, a count that does not match, and a JSON list", () => {
     expect(() => decodeStrings({ ...packed("a", 1), dtype: "float32" })).toThrow("expected texts packed as utf8-nul");
     expect(() => decodeStrings(packed("a\0b", 3))).toThrow("2 texts in a value of shape [3]");
+    expect(() => decodeStrings({ ...packed("a", 1), shape: [] })).toThrow("expected texts of shape [n], got []");
     const list = { view: ["a"], dtype: "utf8-nul", shape: [1] } as unknown as Parameters<typeof decodeStrings>[0];
     expect(() => decodeStrings(list)).toThrow(/got a JSON list/);
   });

@@ -62,18 +62,10 @@ def unpack_float32(packed: Mapping[str, Any]) -> list[float]:
     [0.5, -1.0]
 
     """
-    if packed.get("dtype") != "float32":
-        raise ValueError(f"expected dtype 'float32', got {packed.get('dtype')!r}")
-    shape = packed.get("shape")
-    if not isinstance(shape, Sequence) or len(shape) != 1:
-        raise ValueError(f"expected a 1-D shape like [n], got {shape!r}")
-    view = packed.get("view")
-    if not isinstance(view, bytes | bytearray | memoryview):
-        raise TypeError(f"expected the view as bytes or memoryview, got {type(view).__name__}")
-    data = memoryview(view).cast("B")
-    if len(data) != 4 * shape[0]:
-        raise ValueError(f"{len(data)} bytes do not hold float32 of shape {list(shape)}")
-    floats = array("f", bytes(data))
+    data, count = _unpacked(packed, "float32")
+    if len(data) != 4 * count:
+        raise ValueError(f"{len(data)} bytes do not hold float32 of shape {[count]}")
+    floats = array("f", data)
     if sys.byteorder == "big":
         floats.byteswap()
     return floats.tolist()
@@ -106,16 +98,24 @@ def unpack_strings(packed: Mapping[str, Any]) -> list[str]:
     ['a', '', 'é']
 
     """
-    if packed.get("dtype") != STRINGS_DTYPE:
-        raise ValueError(f"expected dtype {STRINGS_DTYPE!r}, got {packed.get('dtype')!r}")
-    count = packed.get("shape", [None])[0]
+    data, count = _unpacked(packed, STRINGS_DTYPE)
+    texts = data.decode("utf-8").split("\x00") if count else []
+    if len(texts) != count:
+        raise ValueError(f"{len(texts)} texts in a value of shape {[count]}")
+    return texts
+
+
+def _unpacked(packed: Mapping[str, Any], dtype: str) -> tuple[bytes, int]:
+    """The bytes of a packed 1-D value of ``dtype`` and its length, after checking both."""
+    if packed.get("dtype") != dtype:
+        raise ValueError(f"expected dtype {dtype!r}, got {packed.get('dtype')!r}")
+    shape = packed.get("shape")
+    if not isinstance(shape, Sequence) or len(shape) != 1:
+        raise ValueError(f"expected a 1-D shape like [n], got {shape!r}")
     view = packed.get("view")
     if not isinstance(view, bytes | bytearray | memoryview):
         raise TypeError(f"expected the view as bytes or memoryview, got {type(view).__name__}")
-    texts = bytes(view).decode("utf-8").split("\x00") if count else []
-    if len(texts) != count:
-        raise ValueError(f"{len(texts)} texts in a value of shape {packed.get('shape')!r}")
-    return texts
+    return bytes(memoryview(view).cast("B")), shape[0]
 
 
 def check_token_layout(tokens: list[str], scores_len: int, step_token_counts: list[int]) -> None:
