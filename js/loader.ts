@@ -1,4 +1,5 @@
 import type { AnyModel, RenderProps } from "@anywidget/types";
+import { serverBase } from "./lib/server";
 
 /**
  * The small module every labwidget widget ships as its `_esm`. It fetches the real front end
@@ -57,18 +58,6 @@ function cache(): Cache {
   const holder = globalThis as typeof globalThis & { [CACHE]?: Cache };
   holder[CACHE] ??= new Map();
   return holder[CACHE];
-}
-
-/** The Jupyter server's base URL as JupyterLab and Notebook publish it in the page, or null. */
-export function serverBase(doc: Document): string | null {
-  const config = doc.getElementById("jupyter-config-data")?.textContent;
-  if (!config) return null;
-  try {
-    const base = (JSON.parse(config) as { baseUrl?: unknown }).baseUrl;
-    return typeof base === "string" ? new URL(base, doc.baseURI).href : null;
-  } catch {
-    return null;
-  }
 }
 
 /** Loads a widget's front end once per page: from the server, or else from the kernel. */

@@ -1,9 +1,10 @@
 import type { AnyWidget, RenderProps } from "@anywidget/types";
 import { decodeFloat32, decodeStrings, isPacked } from "./lib/buffers";
+import { directChannel } from "./lib/direct";
 import { type Heatmap, mountHeatmap } from "./lib/heatmap";
 import { type Action, KEY_HINT, keyAction } from "./lib/keys";
 import { renderMarkdown } from "./lib/markdown";
-import { makeLabelEvent, newEventId, Outbox, type Outcome } from "./lib/protocol";
+import { makeLabelEvent, newEventId, Outbox, type Outcome, parseReply } from "./lib/protocol";
 import { element, helpOverlay } from "./lib/ui";
 import type { FinishReason, GenerateEvent, GotoEvent, LabelEvent, LabelKind, LabelValue, StepLabelerTraits } from "./types";
 import "./steps.css";
@@ -55,6 +56,8 @@ const FINISH_TEXT: Record<FinishReason, string> = {
  * to show, and a long session never lays out more than it has scrolled through.
  */
 export const BLOCK_ROWS = 12;
+/** The longest a key press's drawing waits for the ack of a label sent to the server extension. */
+export const DRAW_HOLD_MS = 10;
 /** A placeholder's height per row until a built row has been measured. */
 const DEFAULT_ROW_PX = 48;
 /** Blocks are built this far ahead of the screen, so scrolling meets finished rows. */
@@ -425,11 +428,38 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
   let drawnCursor = -1;
 
   /**
+   * Draws asked for while labels sent to the server extension await their acks. Those acks
+   * take a few milliseconds, about what the browser needs to style, lay out and paint the page
+   * after a key press; drawing the key press at once would make its ack wait for that frame.
+   * So the key press is drawn together with its ack, or after `DRAW_HOLD_MS` if none came.
+   */
+  let held: { ids: Set<string>; all: boolean; steps: Set<number>; cursor: boolean; timer: ReturnType<typeof setTimeout> } | null = null;
+
+  function holdDraws(id: string): void {
+    held ??= { ids: new Set(), all: false, steps: new Set(), cursor: false, timer: setTimeout(releaseDraws, DRAW_HOLD_MS) };
+    held.ids.add(id);
+  }
+
+  function releaseDraws(): void {
+    if (held === null) return;
+    const { all, steps, cursor, timer } = held;
+    clearTimeout(timer);
+    held = null;
+    if (cursor) onCursor();
+    draw(all ? undefined : [...steps]);
+  }
+
+  /**
    * Brings the DOM up to date: every built row, or only the `changed` steps when the rest
    * cannot have changed. A key press redraws a row or two, never the whole list, so the ack
    * that follows it finds the page idle.
    */
   function draw(changed?: number[]): void {
+    if (held !== null) {
+      if (changed === undefined) held.all = true;
+      else for (const step of changed) held.steps.add(step);
+      return;
+    }
     drawProgress();
     if (promptSource !== model.get("prompt")) {
       promptSource = model.get("prompt");
@@ -573,9 +603,54 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
       local.set(event.step, next);
     }
     draw(event.step === null ? undefined : [event.step]);
+    if (held?.ids.delete(event.id) && held.ids.size === 0) releaseDraws();
   }
 
-  const outbox = new Outbox({ send: (event) => model.send(event), settle });
+  // Labels go to the server extension when it has vouched for this item's context; its acks
+  // are passed on to the kernel as `committed`, so that Python re-reads what is saved.
+  const direct = directChannel(document);
+  const sentDirect = new Map<string, LabelEvent>();
+  let releaseContext = () => {};
+  const onDirect = () => {
+    // The new context first: giving up the page's last one first would close the socket.
+    const releaseOld = releaseContext;
+    const { context, signature } = model.get("_direct") ?? {};
+    releaseContext = direct !== null && context && signature ? direct.use({ context, signature }) : () => {};
+    releaseOld();
+  };
+  // Acked direct events are told to the kernel in one message once the page has drawn them.
+  let committed: LabelEvent[] = [];
+  let tellKernel: ReturnType<typeof setTimeout> | undefined;
+  const flushCommitted = () => {
+    tellKernel = undefined;
+    const events = committed;
+    committed = [];
+    if (events.length === 0) return;
+    const items = [...new Set(events.map((event) => event.item))];
+    const labels = events.filter((event) => event.kind === "label").length;
+    model.send({ kind: "committed", id: newEventId(), items, labels });
+  };
+  const onDirectReply = (msg: unknown) => {
+    outbox.receive(msg);
+    const reply = parseReply(msg);
+    const event = reply && sentDirect.get(reply.id);
+    if (!reply || !event) return;
+    sentDirect.delete(reply.id);
+    if (reply.kind !== "ack") return;
+    committed.push(event);
+    tellKernel ??= setTimeout(flushCommitted, 0);
+  };
+  const stopDirectReplies = direct?.subscribe(onDirectReply) ?? (() => {});
+  const sendLabel = (event: LabelEvent) => {
+    if (direct?.send(model.get("_direct")?.signature ?? "", event)) {
+      sentDirect.set(event.id, event);
+      holdDraws(event.id);
+    } else {
+      sentDirect.delete(event.id); // a resend, now through the kernel
+      model.send(event);
+    }
+  };
+  const outbox = new Outbox({ send: sendLabel, settle });
   const navigation = new Outbox<GotoEvent>({
     send: (event) => model.send(event),
     settle: (_event, outcome) => {
@@ -678,14 +753,31 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
     else rate(step, Number(button.dataset.rate) as LabelValue);
   };
 
-  const onCursor = () => {
+  function onCursor(): void {
+    if (held !== null) {
+      held.cursor = true;
+      return;
+    }
     const step = currentStep();
     rowOf(step);
     draw([]);
     buildAheadWhenIdle();
-    const li = rows[step]?.li;
-    if (li !== undefined && !onScreen(li)) li.scrollIntoView?.({ block: "center" }); // jsdom has none
-  };
+    scrollToCursorInFrame();
+  }
+
+  /**
+   * Brings the cursor's row on screen, checked in the next frame: reading its position now
+   * would lay the page out twice, once here and once for the frame.
+   */
+  let scrollCheck: number | undefined;
+  function scrollToCursorInFrame(): void {
+    if (scrollCheck !== undefined) return;
+    scrollCheck = requestAnimationFrame(() => {
+      scrollCheck = undefined;
+      const li = rows[currentStep()]?.li;
+      if (li !== undefined && !onScreen(li)) li.scrollIntoView?.({ block: "center" }); // jsdom has none
+    });
+  }
   /** What Python has saved for a step, as a string that changes whenever any of it does. */
   const savedKey = (step: number) => {
     const { ratings, flags, choices, replacements, notes } = saved();
@@ -743,11 +835,13 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
     ["change:token_scores", onTokens],
     ["change:step_token_counts", onTokens],
     ["change:score_kind", onTokens],
+    ["change:_direct", onDirect],
     ["msg:custom", onCustom],
   ];
   for (const [name, callback] of modelListeners) model.on(name, callback);
   root.addEventListener("keydown", onKeydown);
   list.addEventListener("click", onClick);
+  onDirect();
   mountTokens();
   draw();
 
@@ -760,8 +854,14 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
     if (idleBuild !== undefined) cancelIdleCallback(idleBuild);
     heatmap?.dispose();
     clearInterval(ticker);
+    if (held !== null) clearTimeout(held.timer);
+    if (scrollCheck !== undefined) cancelAnimationFrame(scrollCheck);
     flushCursor();
     outbox.dispose();
+    clearTimeout(tellKernel);
+    flushCommitted();
+    releaseContext();
+    stopDirectReplies();
     navigation.dispose();
     generation.dispose();
   };

@@ -1,4 +1,5 @@
 import type { PackedArray } from "./lib/buffers";
+import type { DirectContext } from "./lib/direct";
 import type { ScoreKind } from "./lib/heatmap";
 
 /** Mirrors the synced traits of `labwidget.widgets.steps.StepLabeler` and its custom messages. */
@@ -50,6 +51,8 @@ export interface StepLabelerTraits {
   score_kind: ScoreKind;
   /** With a queue: where in it this item is, and how far along the annotator is. */
   progress: Partial<QueueProgress>;
+  /** The kernel's signed word that the server extension may commit this item's labels. */
+  _direct: Partial<DirectContext>;
 }
 
 export interface QueueProgress {

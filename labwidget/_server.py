@@ -1,4 +1,4 @@
-"""Jupyter server extension: fast kernel websockets, and labwidget's front end served once.
+"""Jupyter server extension: fast kernel websockets, the front end served once, direct commits.
 
 * Kernel websockets send each frame at once (TCP_NODELAY). jupyter_server leaves Nagle's
   algorithm on; a widget's reply follows the kernel's ``status: busy`` frame, so it waited in
@@ -9,13 +9,19 @@
   so a page loads and evaluates the bundle and its 376 KB stylesheet once, not once per widget
   inside every comm message. A digest that is not this server's file is a 404, and the loader
   then asks the kernel for its own copy (another labwidget version, or no extension at all).
+* ``<base_url>labwidget/labels`` is a websocket on which the page sends labels for the server to
+  commit and ack itself, under a context its kernel signed (``labwidget._direct``): a keypress
+  gets its ack without the trip through the kernel.
 
 Enabled on install by ``jupyter-config/jupyter_server_config.d/labwidget.json``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import json
+from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,6 +32,7 @@ if TYPE_CHECKING:
 STATIC = Path(__file__).resolve().parent / "static"
 BUNDLE_FILES = ("steps.js", "steps.css", "pair.js", "pair.css")
 BUNDLE_ROUTE = "labwidget/static"
+LABELS_ROUTE = "labwidget/labels"
 CONTENT_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
 
 CONNECTION_CLASS = "kernel_websocket_connection_class"
@@ -38,9 +45,10 @@ def _jupyter_server_extension_points() -> list[dict[str, str]]:
 
 
 def _load_jupyter_server_extension(serverapp: ServerApp) -> None:
-    """Turn TCP_NODELAY on for kernel websockets and serve the widgets' bundles."""
+    """Turn TCP_NODELAY on for kernel websockets, serve the bundles, take direct labels."""
     turn_nodelay_on(serverapp)
     serve_bundles(serverapp)
+    serve_direct_labels(serverapp)
 
 
 def turn_nodelay_on(serverapp: ServerApp) -> None:
@@ -64,6 +72,14 @@ def serve_bundles(serverapp: ServerApp) -> None:
 
     route = url_path_join(serverapp.base_url, BUNDLE_ROUTE, r"([0-9a-f]+)/([\w.]+)")
     serverapp.web_app.add_handlers(".*$", [(route, bundle_handler())])  # type: ignore[no-untyped-call]
+
+
+def serve_direct_labels(serverapp: ServerApp) -> None:
+    """Route ``<base_url>labwidget/labels`` to the direct-commit websocket."""
+    from jupyter_server.utils import url_path_join
+
+    route = url_path_join(serverapp.base_url, LABELS_ROUTE)
+    serverapp.web_app.add_handlers(".*$", [(route, label_socket_handler())])  # type: ignore[no-untyped-call]
 
 
 def digest(name: str) -> str | None:
@@ -101,6 +117,69 @@ def bundle_handler() -> type[Any]:
             self.finish((STATIC / name).read_bytes())
 
     return BundleHandler
+
+
+@cache
+def label_socket_handler() -> type[Any]:
+    """The direct-commit websocket handler, made on first use like ``bundle_handler``."""
+    from jupyter_core.utils import ensure_async
+    from jupyter_server.auth.decorator import ws_authenticated
+    from jupyter_server.base.handlers import JupyterHandler
+    from jupyter_server.base.websocket import WebSocketMixin
+    from tornado import web
+    from tornado.websocket import WebSocketHandler
+
+    from labwidget._direct import DirectCommits
+
+    # One worker: commits leave the event loop (an fsync must not stall the server), and the
+    # labels of all pages are written in the order they arrived.
+    worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="labwidget-direct")
+    commits = DirectCommits()
+
+    class LabelSocket(WebSocketMixin, WebSocketHandler, JupyterHandler):
+        """Commits a page's labels under its kernels' signed contexts; replies ack or error.
+
+        Opening it takes what executing code in a kernel takes: a login and the authorizer's
+        ``execute`` on ``kernels``. Each message is handled before the next is read.
+        """
+
+        auth_resource = "kernels"
+
+        def set_default_headers(self) -> None:
+            """No JupyterHandler headers: they mean nothing on a websocket."""
+
+        @ws_authenticated
+        async def get(self, *args: Any, **kwargs: Any) -> None:
+            user = self.current_user
+            if not await ensure_async(
+                self.authorizer.is_authorized(self, user, "execute", "kernels")
+            ):
+                raise web.HTTPError(403)
+            await super().get(*args, **kwargs)
+
+        def open(self, *args: Any, **kwargs: Any) -> None:
+            super().open(*args, **kwargs)
+            self.set_nodelay(True)  # an ack is one small frame: send it now
+
+        def kernel_keys(self) -> list[bytes]:
+            """The session keys of the kernels this server runs (none for a gateway's)."""
+            manager = self.kernel_manager
+            kernels = (manager.get_kernel(kernel) for kernel in manager.list_kernel_ids())
+            keys = (getattr(getattr(kernel, "session", None), "key", b"") for kernel in kernels)
+            return [key for key in keys if isinstance(key, bytes) and key]
+
+        async def on_message(self, message: str | bytes) -> None:
+            try:
+                parsed = json.loads(message)
+            except ValueError:
+                parsed = None
+            keys = self.kernel_keys()  # read here, on the server's own thread
+            loop = asyncio.get_running_loop()
+            reply = await loop.run_in_executor(worker, commits.handle, parsed, keys)
+            if self.ws_connection is not None:
+                await self.write_message(json.dumps(reply))
+
+    return LabelSocket
 
 
 def nodelay_connection(base: type[Any]) -> type[Any]:

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
-import loader, { type Bundle, type Environment, KERNEL_TIMEOUT_MS, loadBundle, serverBase, type WidgetModule } from "../loader";
+import loader, { type Bundle, type Environment, KERNEL_TIMEOUT_MS, loadBundle, type WidgetModule } from "../loader";
+import { serverBase } from "../lib/server";
 import { createFakeModel } from "./fake_model";
 
 const BUNDLE: Bundle = { name: "steps", js: "aa11", css: "bb22" };

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
+import { directChannel } from "../lib/direct";
 import { ACK_TIMEOUT_MS, MAX_RESENDS, NO_REPLY_MESSAGE } from "../lib/protocol";
-import widget, { BLOCK_ROWS, CURSOR_SYNC_MS } from "../steps";
+import widget, { BLOCK_ROWS, CURSOR_SYNC_MS, DRAW_HOLD_MS } from "../steps";
 import type { LabelEvent, StepLabelerTraits } from "../types";
 import { createFakeModel } from "./fake_model";
 
@@ -28,6 +29,7 @@ function mount(traits: Partial<StepLabelerTraits> = {}) {
     step_token_counts: [],
     score_kind: "logprob",
     cursor: 0,
+    _direct: {},
     ...traits,
   });
   const el = document.createElement("div");
@@ -90,7 +92,8 @@ describe("rendering", () => {
     expect(row(2).textContent).toContain("✗");
   });
 
-  test("the current step is highlighted, and brought to the middle of the screen when it leaves it", () => {
+  test("the current step is highlighted, and brought to the middle of the screen when it leaves it", async () => {
+    const nextFrame = () => new Promise((resolve) => requestAnimationFrame(resolve));
     const scrolled: [Element, unknown][] = [];
     HTMLElement.prototype.scrollIntoView = function (this: Element, arg?: unknown) {
       scrolled.push([this, arg]);
@@ -99,12 +102,15 @@ describe("rendering", () => {
       const { model, row } = mount();
       expect(row(0).getAttribute("aria-current")).not.toBeNull();
       model.kernelSet("cursor", 1); // on screen (jsdom lays nothing out): no scrolling
+      await nextFrame();
       expect(scrolled).toEqual([]);
       row(2).getBoundingClientRect = () => ({ top: 2000, bottom: 2040 }) as DOMRect;
       model.kernelSet("cursor", 2);
       expect(row(1).getAttribute("aria-current")).toBeNull();
       expect(row(2).getAttribute("aria-current")).not.toBeNull();
       expect(row(2).classList.contains("lw-step--current")).toBe(true);
+      expect(scrolled).toEqual([]); // its position is read in the frame, not in the key press
+      await nextFrame();
       expect(scrolled).toEqual([[row(2), { block: "center" }]]);
     } finally {
       delete (HTMLElement.prototype as Partial<HTMLElement>).scrollIntoView;
@@ -349,7 +355,8 @@ describe("cleanup", () => {
     const { model, root, row, cleanup, labelsSent } = mount();
     press(root, "3");
     expect(model.listenerCount()).toBeGreaterThan(0);
-    expect(vi.getTimerCount()).toBe(2); // the label's resend and the cursor's sync
+    // the label's resend, the cursor's sync and the frame that checks the cursor is on screen
+    expect(vi.getTimerCount()).toBe(3);
     cleanup();
     expect(model.listenerCount()).toBe(0);
     expect(vi.getTimerCount()).toBe(0);
@@ -805,5 +812,332 @@ describe("alternatives from the model", () => {
     const [request] = model.sent as { id: string }[];
     model.emit("msg:custom", { kind: "error", id: request.id, message: "not saved: no generator" }, []);
     expect(byTestId("step-error-0").textContent).toBe("not saved: no generator");
+  });
+});
+
+describe("direct commits", () => {
+  const OPEN = 1;
+  const CONTEXT = '{"item":"item-1","steps":3}';
+  const UUID = /^[0-9a-f-]{36}$/;
+
+  /** The browser's WebSocket as the page's direct channel sees it; the test opens and answers it. */
+  class PageSocket {
+    static made: PageSocket[] = [];
+    readyState = 0;
+    readonly sent: Record<string, unknown>[] = [];
+    closeCalls = 0;
+    onopen: ((ev: Event) => void) | null = null;
+    onclose: ((ev: CloseEvent) => void) | null = null;
+    onmessage: ((ev: MessageEvent) => void) | null = null;
+
+    constructor(readonly url: string) {
+      PageSocket.made.push(this);
+    }
+
+    send(data: string): void {
+      if (this.readyState !== OPEN) throw new Error("InvalidStateError: the socket is not open");
+      this.sent.push(JSON.parse(data) as Record<string, unknown>);
+    }
+
+    close(): void {
+      this.closeCalls += 1;
+      this.readyState = 2;
+    }
+
+    open(): void {
+      this.readyState = OPEN;
+      this.onopen?.(new Event("open"));
+    }
+
+    reply(message: object): void {
+      this.onmessage?.(new MessageEvent("message", { data: JSON.stringify(message) }));
+    }
+
+    drop(): void {
+      this.readyState = 3;
+      this.onclose?.(new CloseEvent("close"));
+    }
+
+    /** Events sent to be committed, not the contexts offered. */
+    events(): Record<string, unknown>[] {
+      return this.sent.filter((message) => message.kind !== "context");
+    }
+
+    offered(): unknown[] {
+      return this.sent.filter((message) => message.kind === "context").map((message) => message.signature);
+    }
+  }
+
+  const sockets = PageSocket.made;
+
+  /** The socket the page speaks on now: the latest one not closed, opened if still connecting. */
+  function liveSocket(): PageSocket {
+    const socket = sockets.filter((s) => s.closeCalls === 0).at(-1);
+    if (socket === undefined) throw new Error("the page has no open socket");
+    if (socket.readyState !== OPEN) socket.open();
+    return socket;
+  }
+
+  /** The server accepts `signature` on the page's socket. */
+  function accept(signature = "sig"): PageSocket {
+    const socket = liveSocket();
+    socket.reply({ kind: "ready", signature });
+    return socket;
+  }
+
+  function mountDirect(traits: Partial<StepLabelerTraits> = {}) {
+    return mount({ _direct: { context: CONTEXT, signature: "sig" }, ...traits });
+  }
+
+  /** The page's direct channel: the one steps.ts got, cached for the page. */
+  function directChannelOf() {
+    const channel = directChannel(document);
+    if (channel === null) throw new Error("the page has no direct channel");
+    return channel;
+  }
+
+  /** The `committed` messages the kernel got. */
+  const committedSent = (model: { sent: unknown[] }) =>
+    (model.sent as { kind: string }[]).filter((message) => message.kind === "committed");
+
+  beforeEach(() => {
+    const config = Object.assign(document.createElement("script"), { id: "jupyter-config-data", type: "application/json" });
+    config.textContent = JSON.stringify({ baseUrl: "/lab/", appName: "JupyterLab" });
+    document.head.append(config);
+    vi.stubGlobal("WebSocket", PageSocket);
+  });
+
+  afterEach(() => {
+    for (const cleanup of mounted.splice(0)) cleanup();
+    document.getElementById("jupyter-config-data")?.remove();
+    delete (globalThis as Record<string, unknown>).__labwidgetDirect;
+    vi.unstubAllGlobals();
+    sockets.length = 0;
+  });
+
+  test("the kernel's context is offered on the page's socket to the server extension", () => {
+    const { model } = mountDirect();
+    expect(sockets.map((socket) => socket.url)).toEqual(["ws://localhost:3000/lab/labwidget/labels"]);
+    expect(sockets[0].sent).toEqual([]);
+    sockets[0].open();
+    expect(sockets[0].sent).toEqual([{ kind: "context", context: CONTEXT, signature: "sig" }]);
+    expect(model.sent).toEqual([]);
+  });
+
+  test("without a context from the kernel no socket is opened", () => {
+    const { root, labelsSent } = mount();
+    press(root, "3");
+    expect(sockets).toEqual([]);
+    expect(labelsSent()).toHaveLength(1);
+  });
+
+  test("until the server accepts the context, labels go through the kernel and show at once", () => {
+    const { root, row, labelsSent } = mountDirect();
+    press(root, "3"); // the socket is still connecting
+    sockets[0].open();
+    press(root, "2"); // the context is offered, not yet accepted
+    expect(labelsSent().map((event) => [event.kind, event.step, event.value])).toEqual([
+      ["label", 0, 1],
+      ["label", 1, 0],
+    ]);
+    expect(rowState(row(0))).toEqual({ status: "pending", value: "1" });
+    expect(rowState(row(1))).toEqual({ status: "pending", value: "0" });
+    // A context the server refuses leaves labels with the kernel.
+    accept();
+    sockets[0].reply({ kind: "refused", signature: "sig", message: "no kernel of this server signed this context" });
+    press(root, "1");
+    expect(labelsSent().map((event) => event.step)).toEqual([0, 1, 2]);
+    expect(sockets[0].events()).toEqual([]);
+  });
+
+  test("once the server accepts the context, a label goes over the socket under it, not through the kernel", () => {
+    const { model, root } = mountDirect();
+    const socket = accept();
+    press(root, "3");
+    expect(model.sent).toEqual([]);
+    expect(socket.events()).toEqual([
+      {
+        kind: "label",
+        id: expect.stringMatching(UUID),
+        item: "item-1",
+        step: 0,
+        alt: 0,
+        label: "rating",
+        value: 1,
+        t_client: expect.any(Number),
+        duration_ms: expect.any(Number),
+        context: "sig",
+      },
+    ]);
+  });
+
+  test("the key press is drawn together with its ack, and the kernel is told of it in a later task", () => {
+    vi.useFakeTimers();
+    const { model, root, row } = mountDirect();
+    const socket = accept();
+    press(root, "3");
+    // The model has moved on; only the drawing waits for the ack.
+    expect(model.get("cursor")).toBe(1);
+    expect(rowState(row(0))).toEqual({ status: "none", value: "" });
+    expect(row(0).getAttribute("aria-current")).not.toBeNull();
+    expect(row(1).getAttribute("aria-current")).toBeNull();
+    socket.reply({ kind: "ack", id: socket.events()[0].id });
+    expect(rowState(row(0))).toEqual({ status: "saved", value: "1" });
+    expect(row(0).querySelector(".lw-step__status")?.textContent).toBe("saved");
+    expect(row(1).getAttribute("aria-current")).not.toBeNull();
+    expect(model.sent).toEqual([]);
+    vi.advanceTimersByTime(0);
+    expect(model.sent).toEqual([{ kind: "committed", id: expect.stringMatching(UUID), items: ["item-1"], labels: 1 }]);
+    // Acked is done: nothing is sent again, on either path.
+    vi.advanceTimersByTime((MAX_RESENDS + 1) * ACK_TIMEOUT_MS);
+    expect(socket.events()).toHaveLength(1);
+    expect(model.sent).toHaveLength(1);
+  });
+
+  test("without an ack, the key press is drawn as pending after DRAW_HOLD_MS", () => {
+    vi.useFakeTimers();
+    const { model, root, row } = mountDirect();
+    const socket = accept();
+    press(root, "3");
+    vi.advanceTimersByTime(DRAW_HOLD_MS - 1);
+    expect(rowState(row(0))).toEqual({ status: "none", value: "" });
+    vi.advanceTimersByTime(1);
+    expect(rowState(row(0))).toEqual({ status: "pending", value: "1" });
+    expect(row(0).textContent).toContain("saving…");
+    expect(row(1).getAttribute("aria-current")).not.toBeNull();
+    socket.reply({ kind: "ack", id: socket.events()[0].id });
+    expect(rowState(row(0))).toEqual({ status: "saved", value: "1" });
+    vi.advanceTimersByTime(0);
+    expect(committedSent(model)).toEqual([{ kind: "committed", id: expect.stringMatching(UUID), items: ["item-1"], labels: 1 }]);
+  });
+
+  test("acks that arrive together reach the kernel as one committed message", () => {
+    vi.useFakeTimers();
+    const { model, root, row } = mountDirect();
+    const socket = accept();
+    press(root, "3");
+    press(root, "3");
+    const [first, second] = socket.events();
+    expect([first.step, second.step]).toEqual([0, 1]);
+    socket.reply({ kind: "ack", id: first.id });
+    socket.reply({ kind: "ack", id: second.id });
+    expect([rowState(row(0)), rowState(row(1))]).toEqual([
+      { status: "saved", value: "1" },
+      { status: "saved", value: "1" },
+    ]);
+    expect(model.sent).toEqual([]);
+    vi.advanceTimersByTime(0);
+    expect(model.sent).toEqual([{ kind: "committed", id: expect.stringMatching(UUID), items: ["item-1"], labels: 2 }]);
+  });
+
+  test("an error from the server shows on the row, and the kernel is told nothing", () => {
+    vi.useFakeTimers();
+    const { model, root, row, byTestId } = mountDirect({ step_labels: [0, null, null] });
+    const socket = accept();
+    press(root, "1");
+    socket.reply({ kind: "error", id: socket.events()[0].id, message: "not saved: the store is read-only" });
+    expect(rowState(row(0))).toEqual({ status: "error", value: "0" });
+    expect(byTestId("step-error-0").textContent).toBe("not saved: the store is read-only");
+    expect(byTestId("step-error-0").hidden).toBe(false);
+    vi.advanceTimersByTime((MAX_RESENDS + 1) * ACK_TIMEOUT_MS);
+    expect(model.sent).toEqual([]);
+    expect(socket.events()).toHaveLength(1);
+  });
+
+  test("an undo committed directly counts no labels in the kernel's message", () => {
+    vi.useFakeTimers();
+    const { model, root, row } = mountDirect({ step_labels: [-1, null, null] });
+    const socket = accept();
+    press(root, "u");
+    const [undo] = socket.events();
+    expect(undo).toMatchObject({ kind: "undo", item: "item-1", step: 0, alt: 0, label: "rating", context: "sig" });
+    expect(model.sent).toEqual([]);
+    socket.reply({ kind: "ack", id: undo.id });
+    vi.advanceTimersByTime(0);
+    expect(model.sent).toEqual([{ kind: "committed", id: expect.stringMatching(UUID), items: ["item-1"], labels: 0 }]);
+    // Python answers with the restored label.
+    model.kernelSet("step_labels", [null, null, null]);
+    expect(rowState(row(0))).toEqual({ status: "none", value: "" });
+  });
+
+  test("a new item's context is offered, and its labels go under it once the server accepts it", () => {
+    const context2 = '{"item":"item-2","steps":3}';
+    const { model, root, labelsSent } = mountDirect();
+    accept();
+    model.kernelSet("item_id", "item-2");
+    model.kernelSet("_direct", { context: context2, signature: "sig-2" });
+    const socket = liveSocket();
+    expect(socket.sent.filter((message) => message.kind === "context").at(-1)).toEqual({
+      kind: "context",
+      context: context2,
+      signature: "sig-2",
+    });
+    expect(directChannelOf().ready("sig")).toBe(false); // the old item's context is given up
+    press(root, "3");
+    expect(labelsSent()).toMatchObject([{ kind: "label", item: "item-2", step: 0 }]);
+    socket.reply({ kind: "ready", signature: "sig-2" });
+    press(root, "3");
+    expect(socket.events()).toMatchObject([{ kind: "label", item: "item-2", step: 1, context: "sig-2" }]);
+    expect(labelsSent()).toHaveLength(1);
+  });
+
+  test("a new item's context is offered on the socket already open", () => {
+    const { model } = mountDirect();
+    accept();
+    model.kernelSet("_direct", { context: '{"item":"item-2"}', signature: "sig-2" });
+    expect(sockets).toHaveLength(1);
+    expect(sockets[0].closeCalls).toBe(0);
+    expect(sockets[0].offered()).toEqual(["sig", "sig-2"]);
+  });
+
+  test("a kernel that takes its context back has the labels sent through it again", () => {
+    const { model, root, labelsSent } = mountDirect();
+    accept();
+    model.kernelSet("_direct", {});
+    expect(sockets[0].closeCalls).toBe(1);
+    press(root, "3");
+    expect(labelsSent()).toMatchObject([{ kind: "label", step: 0 }]);
+    expect(sockets[0].events()).toEqual([]);
+  });
+
+  test("widgets on one page share one socket, each hearing only of its own acks", () => {
+    vi.useFakeTimers();
+    const first = mountDirect();
+    const second = mountDirect();
+    expect(sockets).toHaveLength(1);
+    const socket = accept();
+    expect(socket.offered()).toEqual(["sig"]);
+    press(second.root, "3");
+    socket.reply({ kind: "ack", id: socket.events()[0].id });
+    vi.advanceTimersByTime(0);
+    expect(first.model.sent).toEqual([]);
+    expect(committedSent(second.model)).toHaveLength(1);
+    expect(rowState(second.row(0))).toEqual({ status: "saved", value: "1" });
+    expect(rowState(first.row(0))).toEqual({ status: "none", value: "" });
+    first.cleanup();
+    expect(socket.closeCalls).toBe(0);
+    press(second.root, "3");
+    expect(socket.events()).toHaveLength(2);
+    second.cleanup();
+    expect(socket.closeCalls).toBe(1);
+  });
+
+  test("cleanup tells the kernel what was acked, closes the socket and leaves no timers", () => {
+    vi.useFakeTimers();
+    const { model, root, cleanup } = mountDirect();
+    const socket = accept();
+    press(root, "3");
+    socket.reply({ kind: "ack", id: socket.events()[0].id });
+    press(root, "3"); // still awaiting its ack, its drawing held
+    cleanup();
+    expect(model.sent).toEqual([{ kind: "committed", id: expect.stringMatching(UUID), items: ["item-1"], labels: 1 }]);
+    expect(socket.closeCalls).toBe(1);
+    expect(vi.getTimerCount()).toBe(0);
+    // The close completes and the last ack arrives too late: nothing reconnects or reaches the kernel.
+    socket.reply({ kind: "ack", id: socket.events()[1].id });
+    socket.drop();
+    expect(vi.getTimerCount()).toBe(0);
+    expect(sockets).toHaveLength(1);
+    expect(model.sent).toHaveLength(1);
   });
 });

@@ -8,14 +8,13 @@ from typing import Any, Protocol, TypedDict
 
 import traitlets
 
+from labwidget._direct import kernel_key, step_context
 from labwidget.store import StepSpec, Store, clean_text
 from labwidget.store._events import alternatives_of
 from labwidget.widgets._base import FollowUp, Handler, LabWidget
 from labwidget.widgets._buffers import check_token_layout, pack_float32, pack_strings
 from labwidget.widgets._queue import done_items, resume_at
-
-# Label kinds the page may send for a step (``finish`` is for the whole item).
-STEP_KINDS = ("rating", "flag", "choice", "replacement", "note")
+from labwidget.widgets._step_events import commit_step_label, commit_step_undo, step_of
 
 
 def saved_state(store: Store, item: str, shape: list[int]) -> dict[str, Any]:
@@ -51,15 +50,17 @@ def item_traits(store: Store, item_id: str, suggestions: list[Any]) -> dict[str,
     """The traits that show one stored item: its steps and this annotator's saved labels."""
     item = store.item(item_id)
     saved = saved_state(store, item_id, [len(a) for a in item["alternatives"]])
+    suggestions = suggestions or [None] * len(item["steps"])
     return {
         "prompt": item["prompt"],
         "steps": item["steps"],
         "alternatives": item["alternatives"],
         "item_id": item_id,
-        "suggestions": suggestions or [None] * len(item["steps"]),
+        "suggestions": suggestions,
         "cursor": 0,
         "saved": saved,
         "step_labels": [ratings[0] for ratings in saved["ratings"]],
+        "_direct": step_context(store, item_id, len(item["steps"]), suggestions, kernel_key()),
     }
 
 
@@ -134,6 +135,10 @@ class StepLabeler(LabWidget):
     cursor = traitlets.Int(0, help="The step the keyboard acts on.").tag(sync=True)
     progress = traitlets.Dict(
         help="With a queue: {position, total, done, session_labels, session_started_ms}."
+    ).tag(sync=True)
+    _direct = traitlets.Dict(
+        help="The kernel's signed word that labwidget's server extension may commit this item's "
+        "labels itself (labwidget._direct): {context, signature}, or {} where it may not."
     ).tag(sync=True)
 
     def __init__(
@@ -231,6 +236,7 @@ class StepLabeler(LabWidget):
         return {
             "label": self._on_label,
             "undo": self._on_undo,
+            "committed": self._on_committed,
             "goto": self._on_goto,
             "generate": self._on_generate,
         }
@@ -248,7 +254,7 @@ class StepLabeler(LabWidget):
     def _on_generate(self, event: dict[str, Any]) -> None:
         if self.generator is None:
             raise ValueError("this labeler has no generator: pass generator=… to make alternatives")
-        step, _ = self._step_of(event)
+        step, _ = step_of(event, self.item_id, len(self.steps))
         count = event.get("n", 3)
         if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 16:
             raise ValueError(f"ask for 1 to 16 alternatives, not {count!r}")
@@ -269,72 +275,34 @@ class StepLabeler(LabWidget):
             raise ValueError(f"there is no queue position {position!r}")
         self._show(min(max(position, 0), len(self._queue) - 1))
 
-    def _step_of(self, event: dict[str, Any]) -> tuple[int, int]:
-        if event.get("item") != self.item_id:
-            raise ValueError(f"the event is for item {event.get('item')!r}, not {self.item_id!r}")
-        step, alt = event["step"], event.get("alt", 0)
-        if isinstance(step, bool) or not isinstance(step, int) or not 0 <= step < len(self.steps):
-            raise ValueError(f"there is no step {step!r}")
-        if isinstance(alt, bool) or not isinstance(alt, int):
-            raise ValueError(f"there is no alternative {alt!r}")
-        return step, alt
-
     def _on_label(self, event: dict[str, Any]) -> FollowUp:
-        kind = event.get("label", "rating")
-        timing: dict[str, Any] = {
-            "event_id": str(event["id"]),
-            "duration_ms": _whole(event.get("duration_ms")),
-            "client_time": _number(event.get("t_client")),
-        }
-        if kind == "finish":
-            if event.get("item") != self.item_id:
-                raise ValueError(f"the event is for item {event.get('item')!r}")
-            self.store.finish(item=self.item_id, reason=str(event.get("text")), **timing)
-        elif kind in STEP_KINDS:
-            step, alt = self._step_of(event)
-            if kind == "rating" and event.get("value") is None:
-                raise ValueError("a step rating must be -1, 0 or +1, not None")
-            self.store.record(
-                kind,
-                item=self.item_id,
-                step=step,
-                alt=alt,
-                value=event.get("value"),
-                text=event.get("text"),
-                meta=self._accepted(event, step, alt),
-                **timing,
-            )
-        else:
-            raise ValueError(f"unknown label kind {kind!r}")
+        commit_step_label(self.store, self.item_id, len(self.steps), self.suggestions, event)
         self._session_labels += 1
         return self._show_committed
 
-    def _show_committed(self) -> None:
-        """After the ack: the traits show the new label and, with a queue, what is done."""
+    def _on_committed(self, event: dict[str, Any]) -> FollowUp:
+        """The page's word that the server extension committed some of its events directly.
+
+        ``{kind: "committed", id, items, labels}``: the items they were on (the queue may have
+        moved on from them since) and how many were labels rather than undos.
+        """
+        items, labels = event.get("items"), event.get("labels")
+        if not isinstance(items, list) or isinstance(labels, bool) or not isinstance(labels, int):
+            raise ValueError("a committed message names its items and counts its labels")
+        self._session_labels += max(labels, 0)
+        return lambda: self._show_committed([item for item in items if isinstance(item, str)])
+
+    def _show_committed(self, items: Sequence[str] = ()) -> None:
+        """After the ack: the traits show what is saved and, with a queue, what is done."""
         self._refresh()
         if self._queue:
-            self._done.discard(self.item_id)
-            self._done |= done_items(self.store, [self.item_id])
+            changed = [item for item in {*items, self.item_id} if item in self._queue]
+            self._done.difference_update(changed)
+            self._done |= done_items(self.store, changed)
             self.progress = self._progress(self._position)
 
-    def _accepted(self, event: dict[str, Any], step: int, alt: int) -> dict[str, Any] | None:
-        """For a human rating that confirms a suggestion, the suggestion it confirmed."""
-        if not event.get("accepts_suggestion"):
-            return None
-        suggestion = self.suggestions[step] if step < len(self.suggestions) else None
-        if suggestion is None or alt != 0 or suggestion["value"] != event.get("value"):
-            raise ValueError(f"step {step} has no suggestion of {event.get('value')!r} to accept")
-        return {"accepted_suggestion": suggestion}
-
     def _on_undo(self, event: dict[str, Any]) -> None:
-        step, alt = self._step_of(event)
-        self.store.undo(
-            item=self.item_id,
-            step=step,
-            alt=alt,
-            kind=event.get("label", "rating"),
-            event_id=str(event["id"]),
-        )
+        commit_step_undo(self.store, self.item_id, len(self.steps), event)
         self._refresh()
 
 
@@ -376,15 +344,3 @@ def check_suggestions(suggestions: Sequence[Suggestion | None], steps: int) -> l
         source = suggestion.get("source", "model:unknown")
         checked.append({"value": value, "confidence": confidence, "source": source})
     return checked + [None] * (steps - len(checked))
-
-
-def _number(value: Any) -> float | None:
-    """A finite JSON number as a float, anything else as None (client clocks are advisory)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
-        return None
-    return float(value)
-
-
-def _whole(value: Any) -> int | None:
-    number = _number(value)
-    return None if number is None or number < 0 or number > 2**31 - 1 else int(number)

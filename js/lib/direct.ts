@@ -1,0 +1,176 @@
+import { serverBase } from "./server";
+
+/**
+ * Direct commits (Python: `labwidget._direct`). Through the kernel a label's ack takes the trip
+ * page → server → kernel and back; labwidget's server extension can commit it and ack itself,
+ * once the kernel has signed what it may commit: the `_direct` trait. One websocket per page
+ * carries every widget's contexts and labels; a widget whose context the server has not (yet)
+ * accepted sends through the kernel, as it would without the extension.
+ */
+
+/** The kernel's signed context, the `_direct` trait; `{}` where the kernel gave none. */
+export interface DirectContext {
+  context: string;
+  signature: string;
+}
+
+/** The socket a channel speaks through; the browser's WebSocket, or a fake in tests. */
+export interface DirectSocket {
+  readonly readyState: number;
+  send(data: string): void;
+  close(): void;
+  onopen: ((ev: Event) => void) | null;
+  onclose: ((ev: CloseEvent) => void) | null;
+  onmessage: ((ev: MessageEvent) => void) | null;
+}
+
+export type OpenSocket = (url: string) => DirectSocket;
+export type DirectListener = (reply: unknown) => void;
+
+const OPEN = 1;
+/** Waits before opening the socket again after it closed, growing with each failure. */
+export const RECONNECT_MS = [1_000, 5_000, 30_000];
+
+/** One websocket to the server extension, shared by the widgets of a page. */
+export class DirectChannel {
+  readonly #url: string;
+  readonly #open: OpenSocket;
+  #socket: DirectSocket | null = null;
+  #failures = 0;
+  #retry: ReturnType<typeof setTimeout> | undefined;
+  /** Contexts some widget uses, by signature, with how many widgets use each. */
+  readonly #contexts = new Map<string, { context: DirectContext; users: number }>();
+  /** Signatures the server has accepted on the socket now open. */
+  readonly #ready = new Set<string>();
+  readonly #listeners = new Set<DirectListener>();
+
+  constructor(url: string, open: OpenSocket) {
+    this.#url = url;
+    this.#open = open;
+  }
+
+  /** Asks the server to vouch for `context`; the returned function gives it up again. */
+  use(context: DirectContext): () => void {
+    const known = this.#contexts.get(context.signature);
+    if (known !== undefined) known.users += 1;
+    else {
+      this.#contexts.set(context.signature, { context, users: 1 });
+      this.#offer(context);
+    }
+    this.#connect();
+    let used = true;
+    return () => {
+      if (!used) return;
+      used = false;
+      const entry = this.#contexts.get(context.signature);
+      if (entry !== undefined && --entry.users === 0) {
+        this.#contexts.delete(context.signature);
+        this.#ready.delete(context.signature);
+      }
+      if (this.#contexts.size === 0) this.#stop();
+    };
+  }
+
+  /** Sends `event` for the server to commit under `signature`; false if it cannot take it now. */
+  send(signature: string, event: object): boolean {
+    if (!this.ready(signature)) return false;
+    this.#socket!.send(JSON.stringify({ ...event, context: signature }));
+    return true;
+  }
+
+  ready(signature: string): boolean {
+    return this.#socket?.readyState === OPEN && this.#ready.has(signature);
+  }
+
+  /** `listener` gets every ack and error the server sends; the returned function stops that. */
+  subscribe(listener: DirectListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #connect(): void {
+    if (this.#socket !== null || this.#retry !== undefined) return;
+    let socket: DirectSocket;
+    try {
+      socket = this.#open(this.#url);
+    } catch {
+      this.#failures += 1;
+      this.#scheduleRetry();
+      return;
+    }
+    this.#socket = socket;
+    socket.onopen = () => {
+      this.#failures = 0;
+      for (const { context } of this.#contexts.values()) this.#offer(context);
+    };
+    socket.onmessage = (ev) => this.#receive(ev.data);
+    socket.onclose = () => {
+      if (this.#socket !== socket) return;
+      this.#socket = null;
+      this.#ready.clear();
+      this.#failures += 1;
+      if (this.#contexts.size > 0) this.#scheduleRetry();
+    };
+  }
+
+  #scheduleRetry(): void {
+    const wait = RECONNECT_MS[Math.min(this.#failures - 1, RECONNECT_MS.length - 1)];
+    this.#retry = setTimeout(() => {
+      this.#retry = undefined;
+      this.#connect();
+    }, wait);
+  }
+
+  #stop(): void {
+    clearTimeout(this.#retry);
+    this.#retry = undefined;
+    const socket = this.#socket;
+    this.#socket = null;
+    this.#ready.clear();
+    socket?.close();
+  }
+
+  #offer(context: DirectContext): void {
+    if (this.#socket?.readyState !== OPEN) return;
+    this.#socket.send(JSON.stringify({ kind: "context", ...context }));
+  }
+
+  #receive(data: unknown): void {
+    let reply: unknown;
+    try {
+      reply = JSON.parse(String(data));
+    } catch {
+      return;
+    }
+    const { kind, signature } = (reply ?? {}) as { kind?: unknown; signature?: unknown };
+    if (kind === "ready" && typeof signature === "string" && this.#contexts.has(signature)) {
+      this.#ready.add(signature);
+    } else if (kind === "refused" && typeof signature === "string") {
+      this.#ready.delete(signature);
+    } else {
+      for (const listener of [...this.#listeners]) listener(reply);
+    }
+  }
+}
+
+// The bundle is evaluated once per page, but a page may hold bundles of two labwidget versions.
+const CHANNELS = "__labwidgetDirect";
+
+/** The page's channel to the server extension, or null on a page no Jupyter server serves. */
+export function directChannel(
+  doc: Document,
+  open: OpenSocket = (url) => new WebSocket(url),
+): DirectChannel | null {
+  const base = serverBase(doc);
+  if (base === null || typeof WebSocket === "undefined") return null;
+  const url = new URL("labwidget/labels", base);
+  url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+  const holder = globalThis as typeof globalThis & { [CHANNELS]?: Map<string, DirectChannel> };
+  holder[CHANNELS] ??= new Map();
+  let channel = holder[CHANNELS].get(url.href);
+  if (channel === undefined) {
+    channel = new DirectChannel(url.href, open);
+    holder[CHANNELS].set(url.href, channel);
+  }
+  return channel;
+}

@@ -1,0 +1,283 @@
+"""Direct commits: the server extension commits on a context the kernel signed, like the kernel.
+
+The kernel's side (the ``_direct`` trait and the ``committed`` message) runs on a widget without
+a browser; the server's side is ``DirectCommits``, given the messages the page sends. The
+websocket around it is tested against a real Jupyter server in tests/browser/test_direct.py.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import labwidget as lw
+import labwidget.widgets.steps as steps_module
+from labwidget import _direct
+from labwidget._direct import DirectCommits, sign, step_context
+from tests.messages import deliver, replies
+
+KEY = b"the kernel's session key"
+OTHER_KEY = b"another kernel's key"
+STEPS = ["3*4=12", "2+12=14", "So 14."]
+SUGGESTIONS = [{"value": 1, "confidence": 0.9, "source": "model:prm"}, None, None]
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> lw.Store:
+    with lw.Store(tmp_path / "labels.db", annotator="ada") as store:
+        yield store
+
+
+@pytest.fixture
+def signed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Widgets are made as inside a kernel whose session key is ``KEY``."""
+    monkeypatch.setattr(steps_module, "kernel_key", lambda: KEY)
+
+
+def labeler(store: lw.Store, **kwargs: Any) -> lw.StepLabeler:
+    return lw.StepLabeler(
+        prompt="What is 2+3*4?", steps=STEPS, store=store, suggestions=SUGGESTIONS, **kwargs
+    )
+
+
+def event(widget: lw.StepLabeler, step: int | None, **fields: Any) -> dict[str, Any]:
+    """A label event as the page sends it."""
+    return {
+        "kind": "label",
+        "id": str(uuid.uuid4()),
+        "item": widget.item_id,
+        "step": step,
+        "alt": 0,
+        "label": "rating",
+        "t_client": 1.7e12,
+        "duration_ms": 1200,
+        **fields,
+    }
+
+
+def ready(commits: DirectCommits, widget: lw.StepLabeler) -> str:
+    """Hands the server the widget's context, as the page does; returns its signature."""
+    reply = commits.handle({"kind": "context", **widget._direct}, [OTHER_KEY, KEY])
+    assert reply == {"kind": "ready", "signature": widget._direct["signature"]}
+    return str(widget._direct["signature"])
+
+
+def stored(path: Path) -> list[tuple[Any, ...]]:
+    """What another connection reads from the file: committed means on disk."""
+    with sqlite3.connect(path) as con:
+        return con.execute(
+            "SELECT event_id, step, kind, value, text, annotator, duration_ms, meta "
+            "FROM label_events ORDER BY rowid"
+        ).fetchall()
+
+
+@pytest.mark.usefixtures("signed")
+def test_the_kernel_signs_what_the_server_may_commit(sqlite_store: lw.Store) -> None:
+    widget = labeler(sqlite_store)
+    context = json.loads(widget._direct["context"])
+    assert context == {
+        "protocol": _direct.PROTOCOL,
+        "version": lw.__version__,
+        "store": str(Path(sqlite_store.url.database or "").resolve()),
+        "annotator": "ada",
+        "item": widget.item_id,
+        "steps": 3,
+        "suggestions": SUGGESTIONS,
+    }
+    assert widget._direct["signature"] == sign(widget._direct["context"], KEY)
+
+
+@pytest.mark.usefixtures("signed")
+def test_a_direct_label_is_on_disk_when_acked_and_the_kernel_shows_it_when_told(
+    sqlite_store: lw.Store,
+) -> None:
+    widget = labeler(sqlite_store)
+    commits = DirectCommits()
+    signature = ready(commits, widget)
+    label = event(widget, 1, value=-1)
+
+    assert commits.handle({**label, "context": signature}, []) == {"kind": "ack", "id": label["id"]}
+    path = Path(sqlite_store.url.database or "")
+    assert stored(path) == [(label["id"], 1, "rating", -1, None, "ada", 1200, "null")]
+    assert widget.step_labels == [None, None, None]  # the kernel has not heard yet
+
+    deliver(widget, {"kind": "committed", "id": "c1", "items": [widget.item_id], "labels": 1})
+    assert widget.step_labels == [None, -1, None]
+    assert widget.saved["ratings"] == [[None], [-1], [None]]
+    assert replies(widget) == [{"kind": "ack", "id": "c1"}]
+    assert len(stored(path)) == 1  # telling the kernel writes nothing
+    commits.close()
+
+
+@pytest.mark.usefixtures("signed")
+def test_a_resent_label_is_stored_once_whichever_path_it_takes(sqlite_store: lw.Store) -> None:
+    widget = labeler(sqlite_store)
+    commits = DirectCommits()
+    signature = ready(commits, widget)
+    label = event(widget, 0, value=1)
+    commits.handle({**label, "context": signature}, [])
+    commits.handle({**label, "context": signature}, [])
+    deliver(widget, label)  # the page gave up on the socket and resent through the kernel
+    assert [row[0] for row in stored(Path(sqlite_store.url.database or ""))] == [label["id"]]
+    commits.close()
+
+
+# Events the kernel and the server must both accept, or both refuse with the same message.
+CASES: list[tuple[str, dict[str, Any]]] = [
+    ("rating", {"step": 2, "value": 0}),
+    ("flag", {"step": 1, "label": "flag", "value": 1}),
+    ("note", {"step": 0, "label": "note", "text": "why 12?"}),
+    ("finish", {"step": None, "label": "finish", "text": "found_error"}),
+    ("accepted suggestion", {"step": 0, "value": 1, "accepts_suggestion": True}),
+    ("no such suggestion", {"step": 1, "value": 1, "accepts_suggestion": True}),
+    ("rating of None", {"step": 0, "value": None}),
+    ("rating of 7", {"step": 0, "value": 7}),
+    ("step out of range", {"step": 3, "value": 1}),
+    ("another item", {"step": 0, "value": 1, "item": "not-this-one"}),
+    ("unknown label kind", {"step": 0, "label": "vibe", "value": 1}),
+]
+
+
+@pytest.mark.usefixtures("signed")
+@pytest.mark.parametrize(("name", "fields"), CASES, ids=[name for name, _ in CASES])
+def test_the_server_accepts_and_refuses_exactly_what_the_kernel_does(
+    tmp_path: Path, name: str, fields: dict[str, Any]
+) -> None:
+    outcomes = []
+    for path in ("kernel", "server"):
+        with lw.Store(tmp_path / f"{path}.db", annotator="ada") as store:
+            widget = labeler(store)
+            label = {**event(widget, 0), **fields, "id": f"event-{name}"}
+            if path == "kernel":
+                deliver(widget, label)
+                reply = replies(widget)[-1]
+            else:
+                commits = DirectCommits()
+                reply = commits.handle({**label, "context": ready(commits, widget)}, [])
+                commits.close()
+            outcomes.append((reply, stored(tmp_path / f"{path}.db")))
+    assert outcomes[0] == outcomes[1]
+
+
+@pytest.mark.usefixtures("signed")
+def test_an_undo_goes_direct_too(sqlite_store: lw.Store) -> None:
+    widget = labeler(sqlite_store)
+    commits = DirectCommits()
+    signature = ready(commits, widget)
+    for value in (1, -1):
+        commits.handle({**event(widget, 0, value=value), "context": signature}, [])
+    undo = {**event(widget, 0), "kind": "undo", "context": signature}
+    assert commits.handle(undo, [])["kind"] == "ack"
+    assert sqlite_store.step_ratings(widget.item_id) == [1, None, None]
+    commits.close()
+
+
+@pytest.mark.usefixtures("signed")
+@pytest.mark.parametrize(
+    ("tamper", "refusal"),
+    [
+        (lambda m: {**m, "signature": sign(m["context"], OTHER_KEY + b"!")}, "no kernel"),
+        (lambda m: {**m, "context": m["context"].replace('"ada"', '"mallory"')}, "no kernel"),
+        (lambda m: {**m, "signature": None}, "its text and its signature"),
+    ],
+    ids=["unknown key", "edited context", "no signature"],
+)
+def test_a_context_no_running_kernel_signed_is_refused(
+    sqlite_store: lw.Store, tamper: Any, refusal: str
+) -> None:
+    widget = labeler(sqlite_store)
+    commits = DirectCommits()
+    reply = commits.handle(tamper({"kind": "context", **widget._direct}), [KEY])
+    assert reply["kind"] == "refused"
+    assert refusal in reply["message"]
+    label = {**event(widget, 0, value=1), "context": widget._direct["signature"]}
+    assert commits.handle(label, [KEY])["kind"] == "error"  # never registered
+    assert stored(Path(sqlite_store.url.database or "")) == []
+
+
+def test_a_context_from_another_labwidget_version_is_refused(sqlite_store: lw.Store) -> None:
+    context = json.loads(step_context(sqlite_store, "item", 1, [None], KEY)["context"])
+    text = json.dumps({**context, "version": "0.0.1"})
+    reply = DirectCommits().handle(
+        {"kind": "context", "context": text, "signature": sign(text, KEY)}, [KEY]
+    )
+    assert reply["kind"] == "refused"
+    assert "0.0.1" in reply["message"]
+
+
+@pytest.mark.usefixtures("signed")
+def test_a_removed_store_file_is_an_error_never_a_new_empty_store(
+    sqlite_store: lw.Store,
+) -> None:
+    widget = labeler(sqlite_store)
+    commits = DirectCommits()
+    signature = ready(commits, widget)
+    path = Path(sqlite_store.url.database or "")
+    sqlite_store.close()
+    for suffix in ("", "-wal", "-shm"):
+        path.with_name(path.name + suffix).unlink(missing_ok=True)
+
+    reply = commits.handle({**event(widget, 0, value=1), "context": signature}, [])
+    assert reply["kind"] == "error"
+    assert "does not exist" in reply["message"]
+    assert not path.exists()
+    commits.close()
+
+
+@pytest.mark.usefixtures("signed")
+def test_a_replaced_store_file_is_opened_again(tmp_path: Path) -> None:
+    path = tmp_path / "labels.db"
+    with lw.Store(path, annotator="ada") as store:
+        widget = labeler(store)
+    commits = DirectCommits()
+    signature = ready(commits, widget)
+    path.rename(tmp_path / "old.db")
+    with lw.Store(path, annotator="ada") as store:
+        labeler(store)  # the same item again, in a new file
+    label = event(widget, 0, value=1)
+    assert commits.handle({**label, "context": signature}, [])["kind"] == "ack"
+    assert [row[0] for row in stored(path)] == [label["id"]]
+    commits.close()
+
+
+def test_no_context_without_a_kernel_or_for_a_shared_store(
+    store: lw.Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert _direct.kernel_key() is None  # pytest is no kernel
+    assert labeler(store)._direct == {}
+    monkeypatch.setattr(steps_module, "kernel_key", lambda: KEY)
+    # PostgreSQL: its URL may carry a password, and traits are saved in the notebook.
+    expected = {} if store.backend == "postgresql" else {"context", "signature"}
+    assert set(labeler(store)._direct) == set(expected)
+
+
+@pytest.mark.usefixtures("signed")
+def test_a_queue_counts_direct_labels_and_items_the_page_has_moved_on_from(
+    sqlite_store: lw.Store,
+) -> None:
+    first = sqlite_store.add_item("Q1", ["a", "b"])
+    second = sqlite_store.add_item("Q2", ["c"])
+    widget = lw.StepLabeler(store=sqlite_store, queue=[first, second])
+    commits = DirectCommits()
+    signature = ready(commits, widget)
+    for step in (0, 1):
+        commits.handle({**event(widget, step, value=1), "context": signature}, [])
+    deliver(widget, {"kind": "goto", "id": "g", "position": 1})
+    assert widget.progress["done"] == 0  # the kernel has not heard of the labels yet
+
+    deliver(widget, {"kind": "committed", "id": "c", "items": [first], "labels": 2})
+    assert widget.progress["done"] == 1
+    assert widget.progress["session_labels"] == 2
+    assert widget.item_id == second
+    commits.close()
+
+
+def test_a_committed_message_must_say_what_was_committed(sqlite_store: lw.Store) -> None:
+    widget = labeler(sqlite_store)
+    deliver(widget, {"kind": "committed", "id": "c", "items": "all", "labels": 1})
+    assert replies(widget)[-1]["kind"] == "error"
