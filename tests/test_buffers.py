@@ -207,6 +207,23 @@ def test_texts_pack_to_utf8_with_a_nul_between_and_round_trip() -> None:
     assert unpack_strings(pack_strings([""])) == [""]
 
 
+@pytest.mark.parametrize(
+    ("texts", "unpacked"),
+    [
+        (["a", "\x00", "b"], ["a", "\ufffd", "b"]),
+        (["\x00"], ["\ufffd"]),
+        (["a", "\udfff"], ["a", "\ufffd"]),
+        (["\ud83d\ude00"], ["\U0001f600"]),  # as the store does: a pair becomes its character
+        (["", ""], ["", ""]),
+    ],
+    ids=["NUL alone", "only NUL", "surrogate alone", "surrogate pair", "empty texts"],
+)
+def test_a_single_nul_or_lone_surrogate_is_cleaned_too(
+    texts: list[str], unpacked: list[str]
+) -> None:
+    assert unpack_strings(pack_strings(texts)) == unpacked
+
+
 def test_texts_that_are_not_strings_are_refused_by_position() -> None:
     with pytest.raises(TypeError, match="token 1 is 5; tokens must be strings"):
         pack_strings(["a", 5])

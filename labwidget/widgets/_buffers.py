@@ -87,8 +87,25 @@ def pack_strings(texts: Sequence[str]) -> dict[str, Any]:
         for index, text in enumerate(texts):
             if not isinstance(text, str):
                 raise TypeError(f"token {index} is {text!r}; tokens must be strings")
-    joined = "\x00".join(map(clean_text, texts))
-    return {"view": joined.encode("utf-8"), "dtype": STRINGS_DTYPE, "shape": [len(texts)]}
+    data = _joined_if_clean(texts)
+    if data is None:
+        data = "\x00".join(map(clean_text, texts)).encode("utf-8")
+    return {"view": data, "dtype": STRINGS_DTYPE, "shape": [len(texts)]}
+
+
+def _joined_if_clean(texts: Sequence[str]) -> bytes | None:
+    """The texts joined by NUL as UTF-8, or None if one holds NUL or a lone surrogate.
+
+    Usually none does: checking the whole once is several times faster than cleaning 100k
+    tokens one by one.
+    """
+    joined = "\x00".join(texts)
+    if joined.count("\x00") != max(len(texts) - 1, 0):
+        return None
+    try:
+        return joined.encode("utf-8")  # strict: fails on a lone surrogate
+    except UnicodeEncodeError:
+        return None
 
 
 def unpack_strings(packed: Mapping[str, Any]) -> list[str]:
