@@ -1,4 +1,5 @@
 import type { AnyWidget, RenderProps } from "@anywidget/types";
+import { DirectRoute, directChannel } from "./lib/direct";
 import { renderMarkdown } from "./lib/markdown";
 import { newEventId, Outbox, type Outcome } from "./lib/protocol";
 import { element } from "./lib/ui";
@@ -184,8 +185,16 @@ export function render({ model, el }: Pick<RenderProps<PairLabelerTraits>, "mode
     draw();
   }
 
+  // Preferences go to the server extension once it has accepted this comparison's context;
+  // the kernel hears of them afterwards and re-reads the current one.
+  const direct = new DirectRoute<PreferenceEvent>(model, directChannel(document), {
+    receive: (msg) => outbox.receive(msg),
+    committed: (events) => ({ preferences: events.length }),
+  });
   const outbox = new Outbox<PreferenceEvent>({
-    send: (event) => model.send(event),
+    send: (event) => {
+      if (!direct.send(event)) model.send(event);
+    },
     settle: (event, outcome) => settle(event.id, outcome),
   });
 
@@ -239,6 +248,7 @@ export function render({ model, el }: Pick<RenderProps<PairLabelerTraits>, "mode
     root.removeEventListener("keydown", onKeydown);
     buttons.removeEventListener("click", onClick);
     outbox.dispose();
+    direct.dispose();
   };
 }
 

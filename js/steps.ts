@@ -1,10 +1,10 @@
 import type { AnyWidget, RenderProps } from "@anywidget/types";
 import { decodeFloat32, decodeStrings, isPacked } from "./lib/buffers";
-import { directChannel } from "./lib/direct";
+import { DirectRoute, directChannel } from "./lib/direct";
 import { type Heatmap, mountHeatmap } from "./lib/heatmap";
 import { type Action, KEY_HINT, keyAction } from "./lib/keys";
 import { renderMarkdown } from "./lib/markdown";
-import { makeLabelEvent, newEventId, Outbox, type Outcome, parseReply } from "./lib/protocol";
+import { makeLabelEvent, newEventId, Outbox, type Outcome } from "./lib/protocol";
 import { element, helpOverlay } from "./lib/ui";
 import type { FinishReason, GenerateEvent, GotoEvent, LabelEvent, LabelKind, LabelValue, StepLabelerTraits } from "./types";
 import "./steps.css";
@@ -606,49 +606,18 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
     if (held?.ids.delete(event.id) && held.ids.size === 0) releaseDraws();
   }
 
-  // Labels go to the server extension when it has vouched for this item's context; its acks
-  // are passed on to the kernel as `committed`, so that Python re-reads what is saved.
-  const direct = directChannel(document);
-  const sentDirect = new Map<string, LabelEvent>();
-  let releaseContext = () => {};
-  const onDirect = () => {
-    // The new context first: giving up the page's last one first would close the socket.
-    const releaseOld = releaseContext;
-    const { context, signature } = model.get("_direct") ?? {};
-    releaseContext = direct !== null && context && signature ? direct.use({ context, signature }) : () => {};
-    releaseOld();
-  };
-  // Acked direct events are told to the kernel in one message once the page has drawn them.
-  let committed: LabelEvent[] = [];
-  let tellKernel: ReturnType<typeof setTimeout> | undefined;
-  const flushCommitted = () => {
-    tellKernel = undefined;
-    const events = committed;
-    committed = [];
-    if (events.length === 0) return;
-    const items = [...new Set(events.map((event) => event.item))];
-    const labels = events.filter((event) => event.kind === "label").length;
-    model.send({ kind: "committed", id: newEventId(), items, labels });
-  };
-  const onDirectReply = (msg: unknown) => {
-    outbox.receive(msg);
-    const reply = parseReply(msg);
-    const event = reply && sentDirect.get(reply.id);
-    if (!reply || !event) return;
-    sentDirect.delete(reply.id);
-    if (reply.kind !== "ack") return;
-    committed.push(event);
-    tellKernel ??= setTimeout(flushCommitted, 0);
-  };
-  const stopDirectReplies = direct?.subscribe(onDirectReply) ?? (() => {});
+  // Labels go to the server extension once it has accepted this item's context; the kernel
+  // hears of them afterwards, and re-reads what is saved.
+  const direct = new DirectRoute<LabelEvent>(model, directChannel(document), {
+    receive: (msg) => outbox.receive(msg),
+    committed: (events) => ({
+      items: [...new Set(events.map((event) => event.item))],
+      labels: events.filter((event) => event.kind === "label").length,
+    }),
+  });
   const sendLabel = (event: LabelEvent) => {
-    if (direct?.send(model.get("_direct")?.signature ?? "", event)) {
-      sentDirect.set(event.id, event);
-      holdDraws(event.id);
-    } else {
-      sentDirect.delete(event.id); // a resend, now through the kernel
-      model.send(event);
-    }
+    if (direct.send(event)) holdDraws(event.id);
+    else model.send(event);
   };
   const outbox = new Outbox({ send: sendLabel, settle });
   const navigation = new Outbox<GotoEvent>({
@@ -835,13 +804,11 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
     ["change:token_scores", onTokens],
     ["change:step_token_counts", onTokens],
     ["change:score_kind", onTokens],
-    ["change:_direct", onDirect],
     ["msg:custom", onCustom],
   ];
   for (const [name, callback] of modelListeners) model.on(name, callback);
   root.addEventListener("keydown", onKeydown);
   list.addEventListener("click", onClick);
-  onDirect();
   mountTokens();
   draw();
 
@@ -858,10 +825,7 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
     if (scrollCheck !== undefined) cancelAnimationFrame(scrollCheck);
     flushCursor();
     outbox.dispose();
-    clearTimeout(tellKernel);
-    flushCommitted();
-    releaseContext();
-    stopDirectReplies();
+    direct.dispose();
     navigation.dispose();
     generation.dispose();
   };

@@ -113,6 +113,8 @@ export interface PairLabelerTraits {
   preference: Preference | null;
   /** 1 better, 2 much better; null for a tie or before any preference. Only Python writes this. */
   strength: number | null;
+  /** The kernel's signed word that the server extension may commit this comparison's preferences. */
+  _direct: Partial<DirectContext>;
 }
 
 /** JS -> Python: one preference; `duration_ms` is the time on task since render or the last one. */

@@ -7,8 +7,9 @@ while still deciding what may be written: it signs a *context* (the SQLite file,
 the item, its step count and suggestions) with its session key, the HMAC key the Jupyter server
 already shares with it to sign every kernel message. The page passes the context on once; the
 server checks the signature against the keys of the kernels it runs and from then on commits
-that context's events with the kernel's own code (``labwidget.widgets._step_events``) and acks.
-The page then tells the kernel, which re-reads what is saved.
+that context's events with the kernel's own code (``labwidget.widgets._commits``) and acks.
+The page then tells the kernel, which re-reads what is saved. A pair's context names its
+comparison instead of an item.
 
 Whatever the server cannot vouch for is refused and the page keeps sending through the kernel:
 a PostgreSQL store (its URL may hold a password, and traits are saved in the notebook), a
@@ -23,13 +24,13 @@ import json
 import logging
 import os
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from functools import cache
 from importlib.metadata import version
 from typing import Any
 
 from labwidget.store import LabelError, Store, StoreError
-from labwidget.widgets._step_events import commit_step_label, commit_step_undo
+from labwidget.widgets._commits import commit_preference, commit_step_label, commit_step_undo
 
 log = logging.getLogger("labwidget")
 # Bumped whenever a context's fields or an event's handling change meaning.
@@ -63,12 +64,12 @@ def sign(text: str, key: bytes) -> str:
     return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
 
 
-def step_context(
-    store: Store, item: str, steps: int, suggestions: Sequence[Any], key: bytes | None
-) -> dict[str, str]:
-    """The ``_direct`` trait of a StepLabeler: a signed context, or ``{}`` where it cannot be one.
+def signed_context(store: Store, fields: dict[str, Any], key: bytes | None) -> dict[str, str]:
+    """A widget's ``_direct`` trait: its context signed with ``key``, or ``{}`` where there is none.
 
-    The context is sent as text and signed as that text, so the page never re-encodes it.
+    ``fields`` say what the widget shows: ``{"widget": "steps", "item", "steps",
+    "suggestions"}`` or ``{"widget": "pair", "comparison"}``. The context is sent as text and
+    signed as that text, so the page never re-encodes it.
     """
     database = store.url.database
     if key is None or store.backend != "sqlite" or not database or database == ":memory:":
@@ -78,9 +79,7 @@ def step_context(
         "version": _labwidget_version(),
         "store": os.path.abspath(database),
         "annotator": store.annotator,
-        "item": item,
-        "steps": steps,
-        "suggestions": list(suggestions),
+        **fields,
     }
     text = json.dumps(context, separators=(",", ":"), ensure_ascii=False)
     return {"context": text, "signature": sign(text, key)}
@@ -152,7 +151,9 @@ class DirectCommits:
             self._contexts.popitem(last=False)
 
     def commit(self, signature: Any, event: dict[str, Any]) -> None:
-        """Commit a ``label`` or ``undo`` event under the context signed ``signature``.
+        """Commit an event under the context signed ``signature``, as its widget's kernel would.
+
+        A step labeler's context takes ``label`` and ``undo`` events, a pair's ``preference``.
 
         Raises:
             LabelError, ValueError: as the kernel raises them for the same event.
@@ -162,13 +163,16 @@ class DirectCommits:
         if context is None:
             raise StoreError("the server has no context with this signature; send it first")
         store = self._store(context)
-        item, steps = context["item"], context["steps"]
-        if event.get("kind") == "label":
+        widget, kind = context.get("widget"), event.get("kind")
+        if widget == "steps" and kind == "label":
+            item, steps = context["item"], context["steps"]
             commit_step_label(store, item, steps, context["suggestions"], event)
-        elif event.get("kind") == "undo":
-            commit_step_undo(store, item, steps, event)
+        elif widget == "steps" and kind == "undo":
+            commit_step_undo(store, context["item"], context["steps"], event)
+        elif widget == "pair" and kind == "preference":
+            commit_preference(store, context["comparison"], event)
         else:
-            raise ValueError(f"unknown message kind {event.get('kind')!r}")
+            raise ValueError(f"a {widget} widget sends no {kind!r} messages")
 
     def close(self) -> None:
         """Close every store this opened."""

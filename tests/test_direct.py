@@ -16,9 +16,10 @@ from typing import Any
 import pytest
 
 import labwidget as lw
+import labwidget.widgets.pair as pair_module
 import labwidget.widgets.steps as steps_module
 from labwidget import _direct
-from labwidget._direct import DirectCommits, sign, step_context
+from labwidget._direct import DirectCommits, sign, signed_context
 from tests.messages import deliver, replies
 
 KEY = b"the kernel's session key"
@@ -37,6 +38,7 @@ def sqlite_store(tmp_path: Path) -> lw.Store:
 def signed(monkeypatch: pytest.MonkeyPatch) -> None:
     """Widgets are made as inside a kernel whose session key is ``KEY``."""
     monkeypatch.setattr(steps_module, "kernel_key", lambda: KEY)
+    monkeypatch.setattr(pair_module, "kernel_key", lambda: KEY)
 
 
 def labeler(store: lw.Store, **kwargs: Any) -> lw.StepLabeler:
@@ -85,6 +87,7 @@ def test_the_kernel_signs_what_the_server_may_commit(sqlite_store: lw.Store) -> 
         "version": lw.__version__,
         "store": str(Path(sqlite_store.url.database or "").resolve()),
         "annotator": "ada",
+        "widget": "steps",
         "item": widget.item_id,
         "steps": 3,
         "suggestions": SUGGESTIONS,
@@ -201,7 +204,8 @@ def test_a_context_no_running_kernel_signed_is_refused(
 
 
 def test_a_context_from_another_labwidget_version_is_refused(sqlite_store: lw.Store) -> None:
-    context = json.loads(step_context(sqlite_store, "item", 1, [None], KEY)["context"])
+    fields = {"widget": "steps", "item": "item", "steps": 1, "suggestions": [None]}
+    context = json.loads(signed_context(sqlite_store, fields, KEY)["context"])
     text = json.dumps({**context, "version": "0.0.1"})
     reply = DirectCommits().handle(
         {"kind": "context", "context": text, "signature": sign(text, KEY)}, [KEY]
@@ -281,3 +285,91 @@ def test_a_committed_message_must_say_what_was_committed(sqlite_store: lw.Store)
     widget = labeler(sqlite_store)
     deliver(widget, {"kind": "committed", "id": "c", "items": "all", "labels": 1})
     assert replies(widget)[-1]["kind"] == "error"
+
+
+def preference(widget: lw.PairLabeler, **fields: Any) -> dict[str, Any]:
+    """A preference event as js/pair.ts sends it."""
+    return {
+        "kind": "preference",
+        "id": str(uuid.uuid4()),
+        "comparison": widget.comparison_id,
+        "preference": "b",
+        "strength": 2,
+        "t_client": 1.7e12,
+        "duration_ms": 900,
+        **fields,
+    }
+
+
+def pair(store: lw.Store) -> lw.PairLabeler:
+    return lw.compare("2+3*4 = 20", "2+3*4 = 14", prompt="What is 2+3*4?", store=store)
+
+
+@pytest.mark.usefixtures("signed")
+def test_a_preference_goes_direct_and_the_kernel_shows_it_when_told(
+    sqlite_store: lw.Store,
+) -> None:
+    widget = pair(sqlite_store)
+    assert json.loads(widget._direct["context"])["comparison"] == widget.comparison_id
+    commits = DirectCommits()
+    signature = commits.handle({"kind": "context", **widget._direct}, [KEY])["signature"]
+    event = preference(widget)
+
+    assert commits.handle({**event, "context": signature}, []) == {"kind": "ack", "id": event["id"]}
+    rows = [(r["event_id"], r["preference"], r["strength"]) for r in sqlite_store.preferences()]
+    assert rows == [(event["id"], "b", 2.0)]
+    assert widget.preference is None
+
+    deliver(widget, {"kind": "committed", "id": "c"})
+    assert (widget.preference, widget.strength) == ("b", 2.0)
+    commits.close()
+
+
+PAIR_CASES: list[tuple[str, dict[str, Any]]] = [
+    ("tie", {"preference": "tie", "strength": None}),
+    ("much better", {"preference": "a", "strength": 2}),
+    ("strength 5", {"strength": 5}),
+    ("NaN duration", {"duration_ms": float("nan")}),
+    ("another comparison", {"comparison": "someone-else"}),
+    ("no preference", {"preference": "c"}),
+]
+
+
+@pytest.mark.usefixtures("signed")
+@pytest.mark.parametrize(("name", "fields"), PAIR_CASES, ids=[name for name, _ in PAIR_CASES])
+def test_the_server_takes_exactly_the_preferences_the_kernel_takes(
+    tmp_path: Path, name: str, fields: dict[str, Any]
+) -> None:
+    outcomes = []
+    for path in ("kernel", "server"):
+        with lw.Store(tmp_path / f"{path}.db", annotator="ada") as store:
+            widget = pair(store)
+            event = {**preference(widget), **fields, "id": f"event-{name}"}
+            if path == "kernel":
+                deliver(widget, event)
+                reply = replies(widget)[-1]
+            else:
+                commits = DirectCommits()
+                registered = commits.handle({"kind": "context", **widget._direct}, [KEY])
+                reply = commits.handle({**event, "context": registered["signature"]}, [])
+                commits.close()
+            rows = [(r["event_id"], r["preference"], r["strength"]) for r in store.preferences()]
+            outcomes.append((reply, rows))
+    assert outcomes[0] == outcomes[1]
+
+
+@pytest.mark.usefixtures("signed")
+def test_a_context_commits_only_its_own_widgets_events(sqlite_store: lw.Store) -> None:
+    steps, comparison = labeler(sqlite_store), pair(sqlite_store)
+    commits = DirectCommits()
+    steps_signature = ready(commits, steps)
+    pair_signature = commits.handle({"kind": "context", **comparison._direct}, [KEY])["signature"]
+    wrong = [
+        {**preference(comparison), "context": steps_signature},
+        {**event(steps, 0, value=1), "context": pair_signature},
+    ]
+    for message in wrong:
+        assert commits.handle(message, [])["kind"] == "error"
+    assert sqlite_store.preferences() == []
+    assert stored(Path(sqlite_store.url.database or "")) == []
+    commits.close()

@@ -1,3 +1,4 @@
+import { newEventId, parseReply } from "./protocol";
 import { serverBase } from "./server";
 
 /**
@@ -173,4 +174,91 @@ export function directChannel(
     holder[CHANNELS].set(url.href, channel);
   }
   return channel;
+}
+
+/** What a widget's model offers a `DirectRoute`: its `_direct` trait and the kernel's comm. */
+interface DirectModel {
+  get(key: "_direct"): Partial<DirectContext> | undefined;
+  on(event: "change:_direct", callback: () => void): void;
+  off(event: "change:_direct", callback: () => void): void;
+  send(content: unknown): void;
+}
+
+export interface DirectRouteOptions<E> {
+  /** Gets every reply for this widget's direct events: hand it to the widget's `Outbox`. */
+  receive(reply: unknown): void;
+  /** The fields of the one `committed` message that tells the kernel of these acked events. */
+  committed(events: E[]): Record<string, unknown>;
+}
+
+/**
+ * One widget's way to the server extension: it offers the widget's `_direct` context on the
+ * page's channel, sends an event there while the server has accepted that context, and tells
+ * the kernel of acked events in one `{kind: "committed", id, ...}` message, in a task after
+ * the ack has been drawn. `send` returns false when the event must go through the kernel.
+ */
+export class DirectRoute<E extends { id: string }> {
+  readonly #model: DirectModel;
+  readonly #channel: DirectChannel | null;
+  readonly #options: DirectRouteOptions<E>;
+  readonly #sent = new Map<string, E>();
+  readonly #stopReplies: () => void;
+  #release = () => {};
+  #acked: E[] = [];
+  #tellKernel: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(model: DirectModel, channel: DirectChannel | null, options: DirectRouteOptions<E>) {
+    this.#model = model;
+    this.#channel = channel;
+    this.#options = options;
+    this.#stopReplies = channel?.subscribe(this.#onReply) ?? (() => {});
+    model.on("change:_direct", this.#onContext);
+    this.#onContext();
+  }
+
+  /** Sends `event` to the server extension; false if it has not accepted the context. */
+  send(event: E): boolean {
+    if (this.#channel?.send(this.#model.get("_direct")?.signature ?? "", event)) {
+      this.#sent.set(event.id, event);
+      return true;
+    }
+    this.#sent.delete(event.id); // a resend, now through the kernel
+    return false;
+  }
+
+  /** Tells the kernel of acks not yet told, gives up the context and stops listening. */
+  dispose(): void {
+    this.#model.off("change:_direct", this.#onContext);
+    this.#stopReplies();
+    this.#flush();
+    this.#release();
+  }
+
+  #onContext = () => {
+    // The new context first: giving up the page's last one first would close the socket.
+    const releaseOld = this.#release;
+    const { context, signature } = this.#model.get("_direct") ?? {};
+    const channel = this.#channel;
+    this.#release = channel !== null && context && signature ? channel.use({ context, signature }) : () => {};
+    releaseOld();
+  };
+
+  #onReply = (msg: unknown) => {
+    this.#options.receive(msg);
+    const reply = parseReply(msg);
+    const event = reply && this.#sent.get(reply.id);
+    if (!reply || !event) return;
+    this.#sent.delete(reply.id);
+    if (reply.kind !== "ack") return;
+    this.#acked.push(event);
+    this.#tellKernel ??= setTimeout(this.#flush, 0);
+  };
+
+  #flush = () => {
+    clearTimeout(this.#tellKernel);
+    this.#tellKernel = undefined;
+    const events = this.#acked;
+    this.#acked = [];
+    if (events.length > 0) this.#model.send({ kind: "committed", id: newEventId(), ...this.#options.committed(events) });
+  };
 }

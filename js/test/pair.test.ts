@@ -3,6 +3,7 @@ import { ACK_TIMEOUT_MS, MAX_RESENDS, NO_REPLY_MESSAGE } from "../lib/protocol";
 import widget, { PAIR_KEY_HINT } from "../pair";
 import type { PairLabelerTraits, PreferenceEvent } from "../types";
 import { createFakeModel } from "./fake_model";
+import { accept, closeJupyterPage, openJupyterPage, sockets } from "./jupyter_page";
 
 const mounted: (() => void)[] = [];
 
@@ -20,6 +21,7 @@ function mount(traits: Partial<PairLabelerTraits> = {}) {
     comparison_id: "cmp-1",
     preference: null,
     strength: null,
+    _direct: {},
     ...traits,
   });
   const el = document.createElement("div");
@@ -255,6 +257,58 @@ describe("saving", () => {
     expect(state().status).toBe("none");
     press(root, "b");
     expect(sent()[1].comparison).toBe("cmp-2");
+  });
+});
+
+describe("direct commits", () => {
+  const CONTEXT = '{"widget":"pair","comparison":"cmp-1"}';
+  beforeEach(openJupyterPage);
+  afterEach(() => {
+    for (const cleanup of mounted.splice(0)) cleanup();
+    closeJupyterPage();
+  });
+
+  test("once the server accepts the context, a preference is committed there, then the kernel is told", async () => {
+    const { model, root, state } = mount({ _direct: { context: CONTEXT, signature: "sig" } });
+    const socket = accept();
+    expect(socket.offered()).toEqual(["sig"]);
+    press(root, "a");
+    expect(model.sent).toEqual([]);
+    const [event] = socket.events();
+    expect(event).toMatchObject({ kind: "preference", comparison: "cmp-1", preference: "a", strength: 1, context: "sig" });
+    expect(state().status).toBe("pending");
+    socket.reply({ kind: "ack", id: event.id });
+    expect(state()).toEqual({ status: "saved", preference: "a", strength: "1" });
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(model.sent).toEqual([{ kind: "committed", id: expect.any(String), preferences: 1 }]);
+  });
+
+  test("before the server accepts it, or after it refuses it, preferences go through the kernel", () => {
+    const { sent, root } = mount({ _direct: { context: CONTEXT, signature: "sig" } });
+    press(root, "b");
+    expect(sent()).toHaveLength(1);
+    accept().reply({ kind: "refused", signature: "sig", message: "no kernel of this server signed this context" });
+    press(root, "t");
+    expect(sent().map((event) => event.preference)).toEqual(["b", "tie"]);
+    expect(sockets[0].events()).toEqual([]);
+  });
+
+  test("an error from the server shows inline and the kernel is not told", async () => {
+    const { model, root, state, byTestId } = mount({ _direct: { context: CONTEXT, signature: "sig" } });
+    const socket = accept();
+    press(root, "a");
+    socket.reply({ kind: "error", id: socket.events()[0].id, message: "not saved: database is locked" });
+    expect(state().status).toBe("error");
+    expect(byTestId("pair-error").textContent).toBe("not saved: database is locked");
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(model.sent).toEqual([]);
+  });
+
+  test("cleanup gives the context up, closing the page's socket", () => {
+    const { cleanup } = mount({ _direct: { context: CONTEXT, signature: "sig" } });
+    accept();
+    cleanup();
+    expect(sockets[0].closeCalls).toBe(1);
   });
 });
 

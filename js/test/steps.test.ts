@@ -4,6 +4,7 @@ import { ACK_TIMEOUT_MS, MAX_RESENDS, NO_REPLY_MESSAGE } from "../lib/protocol";
 import widget, { BLOCK_ROWS, CURSOR_SYNC_MS, DRAW_HOLD_MS } from "../steps";
 import type { LabelEvent, StepLabelerTraits } from "../types";
 import { createFakeModel } from "./fake_model";
+import { accept, closeJupyterPage, liveSocket, openJupyterPage, sockets } from "./jupyter_page";
 
 const mounted: (() => void)[] = [];
 
@@ -816,74 +817,8 @@ describe("alternatives from the model", () => {
 });
 
 describe("direct commits", () => {
-  const OPEN = 1;
   const CONTEXT = '{"item":"item-1","steps":3}';
   const UUID = /^[0-9a-f-]{36}$/;
-
-  /** The browser's WebSocket as the page's direct channel sees it; the test opens and answers it. */
-  class PageSocket {
-    static made: PageSocket[] = [];
-    readyState = 0;
-    readonly sent: Record<string, unknown>[] = [];
-    closeCalls = 0;
-    onopen: ((ev: Event) => void) | null = null;
-    onclose: ((ev: CloseEvent) => void) | null = null;
-    onmessage: ((ev: MessageEvent) => void) | null = null;
-
-    constructor(readonly url: string) {
-      PageSocket.made.push(this);
-    }
-
-    send(data: string): void {
-      if (this.readyState !== OPEN) throw new Error("InvalidStateError: the socket is not open");
-      this.sent.push(JSON.parse(data) as Record<string, unknown>);
-    }
-
-    close(): void {
-      this.closeCalls += 1;
-      this.readyState = 2;
-    }
-
-    open(): void {
-      this.readyState = OPEN;
-      this.onopen?.(new Event("open"));
-    }
-
-    reply(message: object): void {
-      this.onmessage?.(new MessageEvent("message", { data: JSON.stringify(message) }));
-    }
-
-    drop(): void {
-      this.readyState = 3;
-      this.onclose?.(new CloseEvent("close"));
-    }
-
-    /** Events sent to be committed, not the contexts offered. */
-    events(): Record<string, unknown>[] {
-      return this.sent.filter((message) => message.kind !== "context");
-    }
-
-    offered(): unknown[] {
-      return this.sent.filter((message) => message.kind === "context").map((message) => message.signature);
-    }
-  }
-
-  const sockets = PageSocket.made;
-
-  /** The socket the page speaks on now: the latest one not closed, opened if still connecting. */
-  function liveSocket(): PageSocket {
-    const socket = sockets.filter((s) => s.closeCalls === 0).at(-1);
-    if (socket === undefined) throw new Error("the page has no open socket");
-    if (socket.readyState !== OPEN) socket.open();
-    return socket;
-  }
-
-  /** The server accepts `signature` on the page's socket. */
-  function accept(signature = "sig"): PageSocket {
-    const socket = liveSocket();
-    socket.reply({ kind: "ready", signature });
-    return socket;
-  }
 
   function mountDirect(traits: Partial<StepLabelerTraits> = {}) {
     return mount({ _direct: { context: CONTEXT, signature: "sig" }, ...traits });
@@ -900,19 +835,11 @@ describe("direct commits", () => {
   const committedSent = (model: { sent: unknown[] }) =>
     (model.sent as { kind: string }[]).filter((message) => message.kind === "committed");
 
-  beforeEach(() => {
-    const config = Object.assign(document.createElement("script"), { id: "jupyter-config-data", type: "application/json" });
-    config.textContent = JSON.stringify({ baseUrl: "/lab/", appName: "JupyterLab" });
-    document.head.append(config);
-    vi.stubGlobal("WebSocket", PageSocket);
-  });
+  beforeEach(openJupyterPage);
 
   afterEach(() => {
     for (const cleanup of mounted.splice(0)) cleanup();
-    document.getElementById("jupyter-config-data")?.remove();
-    delete (globalThis as Record<string, unknown>).__labwidgetDirect;
-    vi.unstubAllGlobals();
-    sockets.length = 0;
+    closeJupyterPage();
   });
 
   test("the kernel's context is offered on the page's socket to the server extension", () => {

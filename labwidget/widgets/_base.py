@@ -52,6 +52,10 @@ class LabWidget(anywidget.AnyWidget):
     _bundle = traitlets.Dict(
         help="The front end to load: {name, js, css}, the files' content digests."
     ).tag(sync=True)
+    _direct = traitlets.Dict(
+        help="The kernel's signed word that labwidget's server extension may commit this "
+        "widget's events itself (labwidget._direct): {context, signature}, or {} where not."
+    ).tag(sync=True)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         # A widget names its bundle; its _esm and _css follow, set before anywidget reads them.

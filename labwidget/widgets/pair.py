@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import traitlets
 
+from labwidget._direct import kernel_key, signed_context
 from labwidget.store import Store, clean_text
+from labwidget.store.schema import PREFERENCES
 from labwidget.widgets._base import FollowUp, Handler, LabWidget
-
-PREFERENCES = ("a", "b", "tie")
-MAX_STRENGTH = 3.0
-# The store's duration_ms column is a 32-bit integer on PostgreSQL; a page left open for
-# weeks must not make its label unsavable.
-MAX_DURATION_MS = 2**31 - 1
-
-
-def _number(event: dict[str, Any], field: str) -> float | None:
-    """``event[field]`` as a finite float, None when absent or null; ValueError otherwise."""
-    value = event.get(field)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError(f"{field} must be a finite number or null, not {value!r}")
-    return float(value)
+from labwidget.widgets._commits import commit_preference
 
 
 class PairLabeler(LabWidget):
@@ -92,43 +78,26 @@ class PairLabeler(LabWidget):
             comparison_id=new_id,
             preference=preference,
             strength=strength,
+            _direct=signed_context(store, {"widget": "pair", "comparison": new_id}, kernel_key()),
         )
 
     def _handlers(self) -> dict[str, Handler]:
-        return {"preference": self._on_preference}
+        return {"preference": self._on_preference, "committed": self._on_committed}
 
     def _on_preference(self, event: dict[str, Any]) -> FollowUp:
-        if event.get("comparison") != self.comparison_id:
-            raise ValueError(
-                f"the event is for comparison {event.get('comparison')!r}, "
-                f"not {self.comparison_id!r}"
-            )
-        preference = event.get("preference")
-        if preference not in PREFERENCES:
-            raise ValueError(f"a preference is 'a', 'b' or 'tie', not {preference!r}")
-        strength = _number(event, "strength")
-        if strength is not None and not 0 <= strength <= MAX_STRENGTH:
-            raise ValueError(f"a strength is between 0 and {MAX_STRENGTH:g}, not {strength:g}")
-        duration = _number(event, "duration_ms")
-        if duration is not None and duration < 0:
-            raise ValueError(f"duration_ms cannot be negative ({duration:g})")
-        new = self.store.record_preference(
-            self.comparison_id,
-            preference,
-            strength=strength,
-            event_id=str(event["id"]),
-            duration_ms=None if duration is None else min(round(duration), MAX_DURATION_MS),
-            client_time=_number(event, "t_client"),
-        )
+        new = commit_preference(self.store, self.comparison_id, event)
+        preference, strength = event["preference"], event.get("strength")
         # A resent event may be older than one committed since; only the store knows which is
         # current then. A new event is the newest, so the store need not be asked.
-        return lambda: self._show_committed(preference, strength, new=new)
+        return lambda: self._show_committed((preference, strength) if new else None)
 
-    def _show_committed(self, preference: str, strength: float | None, *, new: bool) -> None:
-        """After the ack: the traits show the committed preference."""
-        # A resent event may be older than one committed since; only the store knows which is
-        # current then. A new event is the newest, so the store need not be asked.
-        saved = (preference, strength) if new else _saved_preference(self.store, self.comparison_id)
+    def _on_committed(self, _event: dict[str, Any]) -> FollowUp:
+        """The page's word that the server extension committed its preferences directly."""
+        return lambda: self._show_committed(None)
+
+    def _show_committed(self, newest: tuple[str, float | None] | None) -> None:
+        """After the ack: the traits show the committed preference (``newest``, or the store's)."""
+        saved = newest or _saved_preference(self.store, self.comparison_id)
         with self.hold_sync():  # one update message
             self.preference, self.strength = saved
 

@@ -8,13 +8,13 @@ from typing import Any, Protocol, TypedDict
 
 import traitlets
 
-from labwidget._direct import kernel_key, step_context
+from labwidget._direct import kernel_key, signed_context
 from labwidget.store import StepSpec, Store, clean_text
 from labwidget.store._events import alternatives_of
 from labwidget.widgets._base import FollowUp, Handler, LabWidget
 from labwidget.widgets._buffers import check_token_layout, pack_float32, pack_strings
+from labwidget.widgets._commits import commit_step_label, commit_step_undo, step_of
 from labwidget.widgets._queue import done_items, resume_at
-from labwidget.widgets._step_events import commit_step_label, commit_step_undo, step_of
 
 
 def saved_state(store: Store, item: str, shape: list[int]) -> dict[str, Any]:
@@ -60,7 +60,16 @@ def item_traits(store: Store, item_id: str, suggestions: list[Any]) -> dict[str,
         "cursor": 0,
         "saved": saved,
         "step_labels": [ratings[0] for ratings in saved["ratings"]],
-        "_direct": step_context(store, item_id, len(item["steps"]), suggestions, kernel_key()),
+        "_direct": signed_context(
+            store,
+            {
+                "widget": "steps",
+                "item": item_id,
+                "steps": len(item["steps"]),
+                "suggestions": suggestions,
+            },
+            kernel_key(),
+        ),
     }
 
 
@@ -135,10 +144,6 @@ class StepLabeler(LabWidget):
     cursor = traitlets.Int(0, help="The step the keyboard acts on.").tag(sync=True)
     progress = traitlets.Dict(
         help="With a queue: {position, total, done, session_labels, session_started_ms}."
-    ).tag(sync=True)
-    _direct = traitlets.Dict(
-        help="The kernel's signed word that labwidget's server extension may commit this item's "
-        "labels itself (labwidget._direct): {context, signature}, or {} where it may not."
     ).tag(sync=True)
 
     def __init__(

@@ -18,7 +18,7 @@ import pytest
 import websocket
 
 import labwidget as lw
-from labwidget._direct import step_context
+from labwidget._direct import signed_context
 from tests.browser.jupyterlab_driver import (
     JupyterServer,
     open_notebook,
@@ -59,8 +59,9 @@ def test_the_server_commits_only_for_kernels_it_runs(
         item = store.add_item("What is 2+3*4?", ["3*4=12", "2+12=14"])
         kernel_id = jupyter_server.api("/api/kernels", method="POST")["id"]
         key = kernel_key(jupyter_server, kernel_id)
-        signed = step_context(store, item, 2, [None, None], key)
-        forged = step_context(store, item, 2, [None, None], b"a key no kernel holds")
+        fields = {"widget": "steps", "item": item, "steps": 2, "suggestions": [None, None]}
+        signed = signed_context(store, fields, key)
+        forged = signed_context(store, fields, b"a key no kernel holds")
     socket = labels_socket(jupyter_server, Authorization=f"token {jupyter_server.token}")
     try:
         assert exchange(socket, {"kind": "context", **forged})["kind"] == "refused"
@@ -84,38 +85,82 @@ def test_the_server_commits_only_for_kernels_it_runs(
 
         jupyter_server.api(f"/api/kernels/{kernel_id}", method="DELETE")
         with lw.Store(tmp_path / "labels.db", annotator="ada") as store:
-            resigned = step_context(store, item, 1, [None, None], key)
+            resigned = signed_context(store, {**fields, "steps": 1}, key)
         # Its kernel is gone: the server no longer vouches for what that key signs.
         assert exchange(socket, {"kind": "context", **resigned})["kind"] == "refused"
     finally:
         socket.close()
 
 
-LABELER = """import json
+# The kernel notes each kind of message it gets from the page and what the widget then shows.
+RECORDING = """import json
 import os
 import labwidget as lw
 
-HEARD = []  # the kinds of message the kernel got from the page
+HEARD = []
 
 
-class Recording(lw.StepLabeler):
-    def _on_custom_msg(self, widget, content, buffers):
-        HEARD.append(content.get("kind"))
-        super()._on_custom_msg(widget, content, buffers)  # its refresh included
-        with open("heard.tmp", "w") as out:
-            json.dump({"heard": HEARD, "step_labels": self.step_labels}, out)
-        os.replace("heard.tmp", "heard.json")  # the test never reads half a file
+def recording(widget_class, shown):
+    class Recording(widget_class):
+        def _on_custom_msg(self, widget, content, buffers):
+            HEARD.append(content.get("kind"))
+            super()._on_custom_msg(widget, content, buffers)  # its refresh included
+            with open(f"{NAME}.tmp", "w") as out:
+                json.dump({"heard": HEARD, "shown": shown(self)}, out)
+            os.replace(f"{NAME}.tmp", f"{NAME}.json")  # the test never reads half a file
 
-
-store = lw.Store("direct.db")
+    return Recording
+"""
+LABELER = (
+    RECORDING
+    + """
 steps = ["$3 \\\\cdot 4 = 12$", "$2+12=14$", "So 14."]
-w = Recording(prompt="What is $2+3 \\\\cdot 4$?", steps=steps, store=store)
+w = recording(lw.StepLabeler, lambda w: w.step_labels)(
+    prompt="What is $2+3 \\\\cdot 4$?", steps=steps, store=lw.Store(f"{NAME}.db")
+)
 w"""
+)
+PAIR = (
+    RECORDING
+    + """
+w = recording(lw.PairLabeler, lambda w: [w.preference, w.strength])(
+    "What is 2+3*4?", "2+3*4 = 20", "2+3*4 = 14", store=lw.Store(f"{NAME}.db")
+)
+w"""
+)
 
 
-def kernel_state(server: JupyterServer, done: Any) -> dict[str, Any]:
-    """What the notebook's kernel last wrote to heard.json, once ``done(state)`` holds."""
-    heard = server.root / "heard.json"
+def watch_sockets(page: Any) -> dict[str, list[str]]:
+    """What the page sends on the labels socket and on kernel sockets, and the replies."""
+    frames: dict[str, list[str]] = {"labels": [], "kernel": [], "replies": []}
+
+    def watch(ws: Any) -> None:
+        name = "labels" if ws.url.endswith("/labwidget/labels") else "kernel"
+        ws.on("framesent", lambda payload: frames[name].append(str(payload)))
+        if name == "labels":
+            ws.on("framereceived", lambda payload: frames["replies"].append(str(payload)))
+
+    page.on("websocket", watch)
+    return frames
+
+
+def wait_until_vouched(page: Any, frames: dict[str, list[str]]) -> None:
+    """Waits until the server has accepted a widget's context on the labels socket."""
+    deadline = time.monotonic() + 30
+    while not any('"ready"' in frame for frame in frames["replies"]):
+        assert time.monotonic() < deadline, "the server never vouched for the widget's context"
+        page.wait_for_timeout(50)
+
+
+def notebook(server: JupyterServer, name: str, cell: str) -> str:
+    """Writes ``<name>.ipynb`` with ``cell``: store ``<name>.db``, record ``<name>.json``."""
+    write_notebook(server.root / f"{name}.ipynb", [f"NAME = {name!r}\n" + cell])
+    return f"{name}.ipynb"
+
+
+def kernel_state(server: JupyterServer, name: str, done: Any) -> dict[str, Any]:
+    """What the kernel of notebook ``name`` last recorded, once ``done(state)`` holds."""
+    heard = server.root / f"{name}.json"
     deadline = time.monotonic() + 30
     while True:
         state = json.loads(heard.read_text()) if heard.exists() else None
@@ -128,24 +173,12 @@ def kernel_state(server: JupyterServer, done: Any) -> dict[str, Any]:
 def test_key_presses_are_committed_by_the_server_and_the_kernel_is_told(
     page: Any, jupyter_server: JupyterServer
 ) -> None:
-    write_notebook(jupyter_server.root / "direct.ipynb", [LABELER])
-    frames: dict[str, list[str]] = {"labels": [], "kernel": [], "vouched": []}
-
-    def watch(ws: Any) -> None:
-        name = "labels" if ws.url.endswith("/labwidget/labels") else "kernel"
-        ws.on("framesent", lambda payload: frames[name].append(str(payload)))
-        if name == "labels":
-            ws.on("framereceived", lambda payload: frames["vouched"].append(str(payload)))
-
-    page.on("websocket", watch)
-    open_notebook(page, jupyter_server, "direct.ipynb")
+    frames = watch_sockets(page)
+    open_notebook(page, jupyter_server, notebook(jupyter_server, "direct", LABELER))
     run_all_cells(page)
     page.get_by_test_id("step-labeler").wait_for(state="visible")
     page.get_by_test_id("prompt").click()
-    deadline = time.monotonic() + 30
-    while not any('"ready"' in frame for frame in frames["vouched"]):
-        assert time.monotonic() < deadline, "the server never vouched for the widget's context"
-        page.wait_for_timeout(50)
+    wait_until_vouched(page, frames)
 
     for key in ["3", "1", "-", "u"]:
         page.keyboard.press(key)
@@ -161,7 +194,7 @@ def test_key_presses_are_committed_by_the_server_and_the_kernel_is_told(
     )
 
     # The kernel heard only that they were committed, re-read the store, and shows them.
-    state = kernel_state(jupyter_server, lambda state: state["step_labels"] == [1, -1, None])
+    state = kernel_state(jupyter_server, "direct", lambda state: state["shown"] == [1, -1, None])
     assert set(state["heard"]) == {"committed"}
     assert page.page_errors == []
 
@@ -169,11 +202,9 @@ def test_key_presses_are_committed_by_the_server_and_the_kernel_is_told(
 def test_without_the_labels_socket_key_presses_go_through_the_kernel(
     page: Any, jupyter_server: JupyterServer
 ) -> None:
-    write_notebook(
-        jupyter_server.root / "no-direct.ipynb", [LABELER.replace("direct.db", "kernel.db")]
-    )
+    name = notebook(jupyter_server, "through-kernel", LABELER)
     page.route_web_socket("**/labwidget/labels", lambda ws: ws.close())
-    open_notebook(page, jupyter_server, "no-direct.ipynb")
+    open_notebook(page, jupyter_server, name)
     run_all_cells(page)
     page.get_by_test_id("step-labeler").wait_for(state="visible")
     page.get_by_test_id("prompt").click()
@@ -182,9 +213,32 @@ def test_without_the_labels_socket_key_presses_go_through_the_kernel(
         page.keyboard.press(key)
     page.wait_for_selector('[data-testid="step-1"][data-status="saved"]')
     rows = wait_for_rows(
-        jupyter_server.root / "kernel.db", "SELECT step, value FROM label_events", 2
+        jupyter_server.root / "through-kernel.db", "SELECT step, value FROM label_events", 2
     )
     assert sorted(rows) == [(0, 1), (1, -1)]
-    state = kernel_state(jupyter_server, lambda state: state["step_labels"] == [1, -1, None])
+    state = kernel_state(
+        jupyter_server, "through-kernel", lambda state: state["shown"] == [1, -1, None]
+    )
     assert state["heard"].count("label") == 2
+    assert page.page_errors == []
+
+
+def test_a_preference_is_committed_by_the_server_and_the_kernel_is_told(
+    page: Any, jupyter_server: JupyterServer
+) -> None:
+    frames = watch_sockets(page)
+    open_notebook(page, jupyter_server, notebook(jupyter_server, "direct-pair", PAIR))
+    run_all_cells(page)
+    page.get_by_test_id("pair-labeler").wait_for(state="visible")
+    page.get_by_test_id("pair-labeler").click()
+    wait_until_vouched(page, frames)
+
+    page.keyboard.press("Shift+B")
+    page.wait_for_selector('[data-testid="pair-labeler"][data-status="saved"]')
+    with sqlite3.connect(jupyter_server.root / "direct-pair.db") as con:
+        rows = con.execute("SELECT preference, strength FROM preference_events").fetchall()
+    assert rows == [("b", 2.0)]
+    assert [json.loads(frame)["kind"] for frame in frames["labels"]] == ["context", "preference"]
+    state = kernel_state(jupyter_server, "direct-pair", lambda state: state["shown"] == ["b", 2.0])
+    assert set(state["heard"]) == {"committed"}
     assert page.page_errors == []

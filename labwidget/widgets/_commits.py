@@ -1,19 +1,25 @@
-"""What a step label event from the page may write, and writing it: one rule for every path.
+"""What an event from the page may write, and writing it: one rule for every path.
 
-StepLabeler runs these in the kernel; labwidget's server extension runs the same functions for
-labels it commits directly (``labwidget._direct``), so both paths accept and store exactly the
-same events.
+The widgets run these in the kernel; labwidget's server extension runs the same functions for
+the events it commits directly (``labwidget._direct``), so both paths accept and store exactly
+the same events.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
 from labwidget.store import Store
+from labwidget.store.schema import PREFERENCES
 
 # Label kinds the page may send for a step (``finish`` is for the whole item).
 STEP_KINDS = ("rating", "flag", "choice", "replacement", "note")
+MAX_STRENGTH = 3.0
+# The store's duration_ms column is a 32-bit integer on PostgreSQL; a page left open for
+# weeks must not make its label unsavable.
+MAX_DURATION_MS = 2**31 - 1
 
 
 def commit_step_label(
@@ -62,6 +68,35 @@ def commit_step_undo(store: Store, item: str, steps: int, event: dict[str, Any])
     )
 
 
+def commit_preference(store: Store, comparison: str, event: dict[str, Any]) -> bool:
+    """Commit a ``{kind: "preference"}`` event on ``comparison``; True if it was new.
+
+    Raises:
+        ValueError: the event is for another comparison, or a field is out of range.
+    """
+    if event.get("comparison") != comparison:
+        raise ValueError(
+            f"the event is for comparison {event.get('comparison')!r}, not {comparison!r}"
+        )
+    preference = event.get("preference")
+    if preference not in PREFERENCES:
+        raise ValueError(f"a preference is 'a', 'b' or 'tie', not {preference!r}")
+    strength = _finite(event, "strength")
+    if strength is not None and not 0 <= strength <= MAX_STRENGTH:
+        raise ValueError(f"a strength is between 0 and {MAX_STRENGTH:g}, not {strength:g}")
+    duration = _finite(event, "duration_ms")
+    if duration is not None and duration < 0:
+        raise ValueError(f"duration_ms cannot be negative ({duration:g})")
+    return store.record_preference(
+        comparison,
+        str(preference),
+        strength=strength,
+        event_id=str(event["id"]),
+        duration_ms=None if duration is None else min(round(duration), MAX_DURATION_MS),
+        client_time=_finite(event, "t_client"),
+    )
+
+
 def step_of(event: dict[str, Any], item: str, steps: int) -> tuple[int, int]:
     """The ``(step, alternative)`` an event on ``item`` names, checked against its step count."""
     if event.get("item") != item:
@@ -84,6 +119,16 @@ def _accepted(
     if suggestion is None or alt != 0 or suggestion["value"] != event.get("value"):
         raise ValueError(f"step {step} has no suggestion of {event.get('value')!r} to accept")
     return {"accepted_suggestion": suggestion}
+
+
+def _finite(event: dict[str, Any], field: str) -> float | None:
+    """``event[field]`` as a finite float, None when absent or null; ValueError otherwise."""
+    value = event.get(field)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"{field} must be a finite number or null, not {value!r}")
+    return float(value)
 
 
 def _number(value: Any) -> float | None:
