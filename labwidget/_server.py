@@ -176,6 +176,8 @@ def label_socket_handler() -> type[Any]:
             keys = self.kernel_keys()  # read here, on the server's own thread
             loop = asyncio.get_running_loop()
             reply = await loop.run_in_executor(worker, commits.handle, parsed, keys)
+            if reply["kind"] == "refused":  # the page falls back to the kernel: say why
+                self.log.info("labwidget: no direct commits for a widget: %s", reply["message"])
             if self.ws_connection is not None:
                 await self.write_message(json.dumps(reply))
 
