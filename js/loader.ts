@@ -37,6 +37,8 @@ interface BundleReply {
 export interface Environment {
   document: Document;
   importModule(url: string): Promise<WidgetModule>;
+  /** The text at a same-origin URL (the page's login cookie goes with the request). */
+  fetchText(url: string): Promise<string>;
   objectUrl(source: string): string;
 }
 
@@ -47,6 +49,11 @@ const browser: Environment = {
     return document;
   },
   importModule: (url) => import(/* webpackIgnore: true */ /* @vite-ignore */ url) as Promise<WidgetModule>,
+  fetchText: async (url) => {
+    const response = await fetch(url, { credentials: "same-origin" });
+    if (!response.ok) throw new Error(`${response.status} ${url}`);
+    return response.text();
+  },
   objectUrl: (source) => URL.createObjectURL(new Blob([source], { type: "text/javascript" })),
 };
 
@@ -72,36 +79,35 @@ export function loadBundle(model: AnyModel, bundle: Bundle, env: Environment = b
   return loading;
 }
 
+/**
+ * The bundle and its stylesheet from the server extension. The stylesheet is fetched as text and
+ * added only with the module, in one `<style>`: a `<link>` that loads first restyles and repaints
+ * the whole page once for the stylesheet and then again for the widget's rows.
+ */
 async function fromServer(bundle: Bundle, env: Environment): Promise<WidgetModule> {
   const base = serverBase(env.document);
   if (base === null || bundle.js === null || bundle.css === null) throw new Error("no server copy");
   const root = new URL("labwidget/static/", base);
-  const [module] = await Promise.all([
+  const [module, css] = await Promise.all([
     env.importModule(new URL(`${bundle.js}/${bundle.name}.js`, root).href),
-    addStylesheet(env.document, new URL(`${bundle.css}/${bundle.name}.css`, root).href),
+    env.fetchText(new URL(`${bundle.css}/${bundle.name}.css`, root).href),
   ]);
+  addStyle(env.document, bundle.name, css);
   return module;
 }
 
-function addStylesheet(doc: Document, href: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const link = Object.assign(doc.createElement("link"), { rel: "stylesheet", href });
-    link.addEventListener("load", () => resolve());
-    link.addEventListener("error", () => {
-      link.remove();
-      reject(new Error(`could not load ${href}`));
-    });
-    doc.head.append(link);
-  });
+function addStyle(doc: Document, name: string, css: string): void {
+  const style = doc.createElement("style");
+  style.dataset.labwidget = name;
+  style.textContent = css;
+  doc.head.append(style);
 }
 
 async function fromKernel(model: AnyModel, bundle: Bundle, env: Environment): Promise<WidgetModule> {
   const reply = await requestBundle(model);
-  const style = env.document.createElement("style");
-  style.dataset.labwidget = bundle.name;
-  style.textContent = reply.css;
-  env.document.head.append(style);
-  return env.importModule(env.objectUrl(reply.esm));
+  const module = await env.importModule(env.objectUrl(reply.esm));
+  addStyle(env.document, bundle.name, reply.css);
+  return module;
 }
 
 function requestBundle(model: AnyModel): Promise<BundleReply> {

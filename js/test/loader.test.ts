@@ -14,27 +14,26 @@ function setConfig(baseUrl: string | null): void {
   document.body.append(config);
 }
 
-/** An environment whose imports are recorded; the URLs listed in `failing` fail to import. */
+/** An environment whose imports and fetches are recorded; URLs `failing` names fail (404). */
 function fakeEnvironment(failing: (url: string) => boolean = () => false) {
   const imported: string[] = [];
+  const fetched: string[] = [];
   const env: Environment = {
     document,
     importModule: (url) => {
       imported.push(url);
       return failing(url) ? Promise.reject(new Error(`404 ${url}`)) : Promise.resolve(WIDGET);
     },
+    fetchText: (url) => {
+      fetched.push(url);
+      return failing(url) ? Promise.reject(new Error(`404 ${url}`)) : Promise.resolve(`/* ${url} */`);
+    },
     objectUrl: (source) => `blob:${source}`,
   };
-  return { env, imported };
+  return { env, imported, fetched };
 }
 
-/** Lets the stylesheet the loader added finish (or fail) loading, as the browser would. */
-function settleStylesheet(outcome: "load" | "error"): HTMLLinkElement {
-  const link = document.head.querySelector<HTMLLinkElement>("link[rel=stylesheet]");
-  if (link === null) throw new Error("no stylesheet was added");
-  link.dispatchEvent(new Event(outcome));
-  return link;
-}
+const styles = () => Array.from(document.head.querySelectorAll("style"), (style) => style.textContent);
 
 const flush = () => new Promise((resolve) => setTimeout(resolve, 0));
 
@@ -60,19 +59,32 @@ describe("serverBase", () => {
 describe("loadBundle", () => {
   test("imports the bundle and its stylesheet from the server extension, once per page", async () => {
     setConfig("/lab-base/");
-    const { env, imported } = fakeEnvironment();
+    const { env, imported, fetched } = fakeEnvironment();
     const model = createFakeModel({ _bundle: BUNDLE });
-    const first = loadBundle(model, BUNDLE, env);
-    const link = settleStylesheet("load");
-    await expect(first).resolves.toBe(WIDGET);
+    await expect(loadBundle(model, BUNDLE, env)).resolves.toBe(WIDGET);
     const root = new URL("/lab-base/labwidget/static/", document.baseURI).href;
     expect(imported).toEqual([`${root}aa11/steps.js`]);
-    expect(link.href).toBe(`${root}bb22/steps.css`);
+    expect(fetched).toEqual([`${root}bb22/steps.css`]);
+    expect(styles()).toEqual([`/* ${root}bb22/steps.css */`]);
     // A second widget on the page reuses both: nothing is fetched, added or asked again.
     await expect(loadBundle(model, BUNDLE, env)).resolves.toBe(WIDGET);
     expect(imported).toHaveLength(1);
-    expect(document.head.querySelectorAll("link")).toHaveLength(1);
+    expect(fetched).toHaveLength(1);
+    expect(styles()).toHaveLength(1);
     expect(model.sent).toEqual([]);
+  });
+
+  test("the stylesheet is added only with the module, so the page restyles once", async () => {
+    setConfig("/");
+    const { env } = fakeEnvironment();
+    let resolveModule: (module: WidgetModule) => void = () => {};
+    env.importModule = () => new Promise((resolve) => (resolveModule = resolve));
+    const loading = loadBundle(createFakeModel({ _bundle: BUNDLE }), BUNDLE, env);
+    await flush();
+    expect(styles()).toEqual([]); // the stylesheet has arrived, the module not yet
+    resolveModule(WIDGET);
+    await expect(loading).resolves.toBe(WIDGET);
+    expect(styles()).toHaveLength(1);
   });
 
   test("asks the kernel for its copy when the server does not have this exact bundle", async () => {
@@ -80,7 +92,6 @@ describe("loadBundle", () => {
     const { env, imported } = fakeEnvironment((url) => url.includes("/labwidget/static/"));
     const model = createFakeModel({ _bundle: BUNDLE });
     const loading = loadBundle(model, BUNDLE, env);
-    settleStylesheet("error");
     await flush();
     const [request] = model.sent as { kind: string; id: string }[];
     expect(request.kind).toBe("bundle");
@@ -88,8 +99,7 @@ describe("loadBundle", () => {
     model.emit("msg:custom", { kind: "bundle", id: request.id, esm: "export default {}", css: ".lw {}" }, []);
     await expect(loading).resolves.toBe(WIDGET);
     expect(imported.at(-1)).toBe("blob:export default {}");
-    expect(document.head.querySelector("link")).toBeNull(); // the failed stylesheet is gone
-    expect(document.head.querySelector("style")?.textContent).toBe(".lw {}");
+    expect(styles()).toEqual([".lw {}"]); // the server's stylesheet, which failed, was not added
     expect(model.listenerCount()).toBe(0);
   });
 
@@ -101,7 +111,7 @@ describe("loadBundle", () => {
     const [request] = model.sent as { id: string }[];
     model.emit("msg:custom", { kind: "bundle", id: request.id, esm: "m", css: "c" }, []);
     await expect(loading).resolves.toBe(WIDGET);
-    expect(document.head.querySelector("link")).toBeNull();
+    expect(styles()).toEqual(["c"]);
   });
 
   test("a kernel that cannot send its copy says why", async () => {
