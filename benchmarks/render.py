@@ -8,6 +8,9 @@ page (Chromium, 1280 x 900), measured the same way in the same run:
 * **labwidget+heatmap**: the same, plus 100,000 tokens (100 a step: the step's text cut into
   pieces) with a float score each. Measured only when ``StepLabeler`` takes ``token_scores``.
   With the heatmap on, a step shows its coloured tokens in place of its rendered text.
+* **anywidget floor**: the smallest anywidget showing one row (a word and three buttons),
+  measured the same way: how soon any widget can appear after the execute request in this
+  JupyterLab, whatever it draws. labwidget's time over it is printed.
 * **ipywidgets**: ``VBox([HBox([HTMLMath(step), Button("−1"), Button("0"), Button("+1")]) ...])``,
   the plain way to build the same thing, with the steps as HTML (``<b>Step i.</b> ...``), since
   ``HTMLMath`` does not read Markdown.
@@ -49,6 +52,7 @@ from __future__ import annotations
 import argparse
 import inspect
 import json
+import re
 import statistics
 import time
 from dataclasses import asdict, dataclass, replace
@@ -113,6 +117,21 @@ def build():
         for step in steps
     ])
 """
+# The floor: the smallest anywidget that shows one row with content and three buttons. No widget
+# appears sooner after the execute request in this JupyterLab, whatever it draws.
+BARE_MODULE = """import anywidget
+
+
+class Bare(anywidget.AnyWidget):
+    _esm = '''export default { render({ el }) {
+      el.innerHTML = '<div class="bare"><div class="bare-row"><span class="bare-content">ok</span>'
+        + '<button>-1</button><button>0</button><button>+1</button></div></div>';
+    } };'''
+
+
+def build():
+    return Bare()
+"""
 SHOW = """start = time.perf_counter()
 widget = build()
 BUILD_S = time.perf_counter() - start
@@ -148,6 +167,7 @@ class Side:
     content: str  # what a row shows once rendered: typeset math, or coloured tokens
     button: str
     heatmap: bool = False
+    rows: int | None = None  # how many rows it shows, when not one per step
 
 
 LABWIDGET = Side(
@@ -166,6 +186,16 @@ IPYWIDGETS = Side(
     row=":scope > .widget-hbox",
     content="mjx-container",
     button="button.widget-button",
+)
+
+BARE = Side(
+    "anywidget floor",
+    BARE_MODULE,
+    root=".bare",
+    row=".bare-row",
+    content=".bare-content",
+    button="button",
+    rows=1,
 )
 
 # Runs cell `index` and polls every animation frame until the first screenful is complete.
@@ -263,18 +293,20 @@ def takes_token_scores() -> bool:
 
 def measure_side(browser: Any, server: JupyterServer, side: Side, steps: int, run: int) -> Paint:
     """Opens a fresh notebook and page for ``side``, runs its set-up, then times its widget."""
-    name = f"{side.name.replace('+', '_')}_{run}"
+    name = re.sub(r"\W", "_", side.name) + f"_{run}"  # an importable module name
     tokens = TOKENS_PER_STEP if side.heatmap else 0
     header = f"N_STEPS = {steps}\nTOKENS_PER_STEP = {tokens}\nDB = {name + '.db'!r}\n"
     (server.root / f"{name}.py").write_text(header + side.module)
     setup = f"import json, time\nfrom {name} import build\n{GC_WATCH}"
-    again = side is not IPYWIDGETS  # ipywidgets' second run would take another 15 s
+    # Only labwidget's sides: ipywidgets' second run would take another 15 s.
+    again = side not in (IPYWIDGETS, BARE)
     write_notebook(server.root / f"{name}.ipynb", [setup, SHOW, DUMP] + [SHOW] * again)
     with browser_page(browser, server) as page:
         page.add_init_script(trace_frames(r'"msg_type":\s*"execute_result"'))
         open_notebook(page, server, f"{name}.ipynb")
         run_cell(page, 0)
-        page.evaluate(MEASURE, {"index": 1, "side": asdict(side), "steps": steps})
+        rows = side.rows or steps
+        page.evaluate(MEASURE, {"index": 1, "side": asdict(side), "steps": rows})
         where = {"index": 1, "root": side.root}
         page.wait_for_function(PAINTED_OR_FAILED, arg=where, polling=100)
         raise_cell_error(page, 1)
@@ -287,7 +319,7 @@ def measure_side(browser: Any, server: JupyterServer, side: Side, steps: int, ru
         kernel = json.loads((server.root / "build.json").read_text())
         second = None
         if again:
-            page.evaluate(MEASURE, {"index": 3, "side": asdict(side), "steps": steps})
+            page.evaluate(MEASURE, {"index": 3, "side": asdict(side), "steps": rows})
             page.wait_for_function(PAINTED_OR_FAILED, arg={**where, "index": 3}, polling=100)
             raise_cell_error(page, 3)
             second = page.evaluate("() => window.renderBench")
@@ -324,14 +356,16 @@ def report(steps: int, results: dict[str, list[Paint]]) -> None:
     print(f"\n{steps} steps with inline and display math, median of {runs} run(s) each:")
     baseline = results.get(IPYWIDGETS.name)
     plain = statistics.median(p.paint for p in baseline) if baseline else None
+    floor = statistics.median(p.paint for p in results[BARE.name])
     for name, paints in results.items():
         paint = statistics.median(p.paint for p in paints)
         row = statistics.median(p.first_row for p in paints)
         print(
             f"  {name:<17} execute -> first paint {paint:6.0f} ms (first row in DOM {row:5.0f} ms)"
         )
-        if name == IPYWIDGETS.name:
+        if name in (IPYWIDGETS.name, BARE.name):
             continue
+        print(f"  {'':<17} over the anywidget floor: {paint - floor:+6.0f} ms")
         own = statistics.median(p.paint - p.render for p in paints if p.render is not None)
         ok = "met" if paint <= PAINT_GOAL_MS else "NOT met"
         own_ok = "met" if own <= PAINT_GOAL_MS else "NOT met"
@@ -372,7 +406,7 @@ def main() -> None:
     args = parser.parse_args()
     print(describe_machine())
     started = time.monotonic()
-    sides = [LABWIDGET] if args.without_ipywidgets else [LABWIDGET, IPYWIDGETS]
+    sides = [LABWIDGET, BARE] if args.without_ipywidgets else [LABWIDGET, BARE, IPYWIDGETS]
     if takes_token_scores():
         sides.insert(1, LABWIDGET_HEATMAP)
         print(f"heatmap: {TOKENS_PER_STEP * args.steps:,} tokens with scores")
