@@ -92,13 +92,15 @@ async function fromServer(bundle: Bundle, env: Environment): Promise<WidgetModul
     env.importModule(new URL(`${bundle.js}/${bundle.name}.js`, root).href),
     env.fetchText(new URL(`${bundle.css}/${bundle.name}.css`, root).href),
   ]);
-  addStyle(env.document, bundle.name, css);
+  addStyle(env.document, bundle.name, css, "server");
   return module;
 }
 
-function addStyle(doc: Document, name: string, css: string): void {
+/** Adds a bundle's stylesheet, marked with its bundle and where it came from. */
+function addStyle(doc: Document, name: string, css: string, from: "server" | "kernel"): void {
   const style = doc.createElement("style");
   style.dataset.labwidget = name;
+  style.dataset.from = from;
   style.textContent = css;
   doc.head.append(style);
 }
@@ -106,7 +108,7 @@ function addStyle(doc: Document, name: string, css: string): void {
 async function fromKernel(model: AnyModel, bundle: Bundle, env: Environment): Promise<WidgetModule> {
   const reply = await requestBundle(model);
   const module = await env.importModule(env.objectUrl(reply.esm));
-  addStyle(env.document, bundle.name, reply.css);
+  addStyle(env.document, bundle.name, reply.css, "kernel");
   return module;
 }
 

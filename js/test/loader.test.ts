@@ -33,7 +33,9 @@ function fakeEnvironment(failing: (url: string) => boolean = () => false) {
   return { env, imported, fetched };
 }
 
-const styles = () => Array.from(document.head.querySelectorAll("style"), (style) => style.textContent);
+/** The stylesheets the loader added, each as `<where it came from>: <text>`. */
+const styles = () =>
+  Array.from(document.head.querySelectorAll<HTMLStyleElement>("style[data-labwidget=steps]"), (style) => `${style.dataset.from}: ${style.textContent}`);
 
 const flush = () => new Promise((resolve) => setTimeout(resolve, 0));
 
@@ -65,7 +67,7 @@ describe("loadBundle", () => {
     const root = new URL("/lab-base/labwidget/static/", document.baseURI).href;
     expect(imported).toEqual([`${root}aa11/steps.js`]);
     expect(fetched).toEqual([`${root}bb22/steps.css`]);
-    expect(styles()).toEqual([`/* ${root}bb22/steps.css */`]);
+    expect(styles()).toEqual([`server: /* ${root}bb22/steps.css */`]);
     // A second widget on the page reuses both: nothing is fetched, added or asked again.
     await expect(loadBundle(model, BUNDLE, env)).resolves.toBe(WIDGET);
     expect(imported).toHaveLength(1);
@@ -99,7 +101,7 @@ describe("loadBundle", () => {
     model.emit("msg:custom", { kind: "bundle", id: request.id, esm: "export default {}", css: ".lw {}" }, []);
     await expect(loading).resolves.toBe(WIDGET);
     expect(imported.at(-1)).toBe("blob:export default {}");
-    expect(styles()).toEqual([".lw {}"]); // the server's stylesheet, which failed, was not added
+    expect(styles()).toEqual(["kernel: .lw {}"]); // the server's, which failed, was not added
     expect(model.listenerCount()).toBe(0);
   });
 
@@ -111,7 +113,7 @@ describe("loadBundle", () => {
     const [request] = model.sent as { id: string }[];
     model.emit("msg:custom", { kind: "bundle", id: request.id, esm: "m", css: "c" }, []);
     await expect(loading).resolves.toBe(WIDGET);
-    expect(styles()).toEqual(["c"]);
+    expect(styles()).toEqual(["kernel: c"]);
   });
 
   test("a kernel that cannot send its copy says why", async () => {
