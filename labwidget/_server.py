@@ -173,7 +173,9 @@ def label_socket_handler() -> type[Any]:
                 parsed = json.loads(message)
             except ValueError:
                 parsed = None
-            keys = self.kernel_keys()  # read here, on the server's own thread
+            # Only a context is checked against the kernels; they are read on the server's thread.
+            vouching = isinstance(parsed, dict) and parsed.get("kind") == "context"
+            keys = self.kernel_keys() if vouching else []
             loop = asyncio.get_running_loop()
             reply = await loop.run_in_executor(worker, commits.handle, parsed, keys)
             if reply["kind"] == "refused":  # the page falls back to the kernel: say why
