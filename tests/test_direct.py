@@ -146,25 +146,38 @@ CASES: list[tuple[str, dict[str, Any]]] = [
 ]
 
 
+def kernel_and_server(tmp_path: Path, make: Any, message: Any, rows: Any) -> list[tuple[Any, Any]]:
+    """The reply and the stored ``rows(store)`` when ``message(widget)`` goes through the kernel,
+    then when it goes to the server, each on a fresh store with a fresh ``make(store)`` widget."""
+    outcomes = []
+    for path in ("kernel", "server"):
+        with lw.Store(tmp_path / f"{path}.db", annotator="ada") as store:
+            widget = make(store)
+            sent = message(widget)
+            if path == "kernel":
+                deliver(widget, sent)
+                reply = replies(widget)[-1]
+            else:
+                commits = DirectCommits()
+                registered = commits.handle({"kind": "context", **widget._direct}, [KEY])
+                reply = commits.handle({**sent, "context": registered["signature"]}, [])
+                commits.close()
+            outcomes.append((reply, rows(store)))
+    return outcomes
+
+
 @pytest.mark.usefixtures("signed")
 @pytest.mark.parametrize(("name", "fields"), CASES, ids=[name for name, _ in CASES])
 def test_the_server_accepts_and_refuses_exactly_what_the_kernel_does(
     tmp_path: Path, name: str, fields: dict[str, Any]
 ) -> None:
-    outcomes = []
-    for path in ("kernel", "server"):
-        with lw.Store(tmp_path / f"{path}.db", annotator="ada") as store:
-            widget = labeler(store)
-            label = {**event(widget, 0), **fields, "id": f"event-{name}"}
-            if path == "kernel":
-                deliver(widget, label)
-                reply = replies(widget)[-1]
-            else:
-                commits = DirectCommits()
-                reply = commits.handle({**label, "context": ready(commits, widget)}, [])
-                commits.close()
-            outcomes.append((reply, stored(tmp_path / f"{path}.db")))
-    assert outcomes[0] == outcomes[1]
+    kernel, server = kernel_and_server(
+        tmp_path,
+        labeler,
+        lambda widget: {**event(widget, 0), **fields, "id": f"event-{name}"},
+        lambda store: stored(Path(store.url.database or "")),
+    )
+    assert kernel == server
 
 
 @pytest.mark.usefixtures("signed")
@@ -340,22 +353,15 @@ PAIR_CASES: list[tuple[str, dict[str, Any]]] = [
 def test_the_server_takes_exactly_the_preferences_the_kernel_takes(
     tmp_path: Path, name: str, fields: dict[str, Any]
 ) -> None:
-    outcomes = []
-    for path in ("kernel", "server"):
-        with lw.Store(tmp_path / f"{path}.db", annotator="ada") as store:
-            widget = pair(store)
-            event = {**preference(widget), **fields, "id": f"event-{name}"}
-            if path == "kernel":
-                deliver(widget, event)
-                reply = replies(widget)[-1]
-            else:
-                commits = DirectCommits()
-                registered = commits.handle({"kind": "context", **widget._direct}, [KEY])
-                reply = commits.handle({**event, "context": registered["signature"]}, [])
-                commits.close()
-            rows = [(r["event_id"], r["preference"], r["strength"]) for r in store.preferences()]
-            outcomes.append((reply, rows))
-    assert outcomes[0] == outcomes[1]
+    kernel, server = kernel_and_server(
+        tmp_path,
+        pair,
+        lambda widget: {**preference(widget), **fields, "id": f"event-{name}"},
+        lambda store: [
+            (r["event_id"], r["preference"], r["strength"]) for r in store.preferences()
+        ],
+    )
+    assert kernel == server
 
 
 @pytest.mark.usefixtures("signed")

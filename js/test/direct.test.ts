@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, test, vi } from "vitest";
 import { DirectChannel, type DirectSocket, directChannel, RECONNECT_MS } from "../lib/direct";
+import { setJupyterConfig } from "./jupyter_page";
 
 const CONNECTING = 0;
 const OPEN = 1;
@@ -78,16 +79,8 @@ function accept(socket: FakeSocket, ...signatures: string[]): void {
   for (const signature of signatures) socket.reply({ kind: "ready", signature });
 }
 
-function setConfig(baseUrl: string | null): void {
-  document.getElementById("jupyter-config-data")?.remove();
-  if (baseUrl === null) return;
-  const config = Object.assign(document.createElement("script"), { id: "jupyter-config-data", type: "application/json" });
-  config.textContent = JSON.stringify({ baseUrl, appName: "JupyterLab" });
-  document.head.append(config);
-}
-
 afterEach(() => {
-  setConfig(null);
+  setJupyterConfig(null);
   delete (globalThis as Record<string, unknown>).__labwidgetDirect;
   vi.unstubAllGlobals();
   vi.useRealTimers();
@@ -365,7 +358,7 @@ describe("directChannel", () => {
   });
 
   test("is null in a browser without websockets", () => {
-    setConfig("/user/ada/");
+    setJupyterConfig("/user/ada/");
     vi.stubGlobal("WebSocket", undefined);
     expect(directChannel(document, record().open)).toBeNull();
   });
@@ -375,7 +368,7 @@ describe("directChannel", () => {
     ["https://hub.example.org/user/ada/", "wss://hub.example.org/user/ada/labwidget/labels"],
     ["http://127.0.0.1:8888/", "ws://127.0.0.1:8888/labwidget/labels"],
   ])("for base URL %s speaks to %s", (baseUrl, expected) => {
-    setConfig(baseUrl);
+    setJupyterConfig(baseUrl);
     const { urls, open } = record();
     const channel = directChannel(document, open);
     expect(channel).not.toBeNull();
@@ -384,7 +377,7 @@ describe("directChannel", () => {
   });
 
   test("is one channel per page, shared by every widget (and bundle) on it", () => {
-    setConfig("/user/ada/");
+    setJupyterConfig("/user/ada/");
     const first = record();
     const second = record();
     const channel = directChannel(document, first.open);
@@ -396,7 +389,7 @@ describe("directChannel", () => {
     // The cache is on globalThis, where another bundle's copy of this module finds it.
     const holder = (globalThis as Record<string, unknown>).__labwidgetDirect as Map<string, DirectChannel>;
     expect([...holder.values()]).toEqual([channel]);
-    setConfig("/user/grace/");
+    setJupyterConfig("/user/grace/");
     expect(directChannel(document, second.open)).not.toBe(channel);
   });
 });

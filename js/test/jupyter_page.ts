@@ -69,17 +69,24 @@ export function accept(signature = "sig"): PageSocket {
   return socket;
 }
 
+/** Publishes `baseUrl` in the page as JupyterLab does (`#jupyter-config-data`); null removes it. */
+export function setJupyterConfig(baseUrl: string | null): void {
+  document.getElementById("jupyter-config-data")?.remove();
+  if (baseUrl === null) return;
+  const config = Object.assign(document.createElement("script"), { id: "jupyter-config-data", type: "application/json" });
+  config.textContent = JSON.stringify({ baseUrl, appName: "JupyterLab" });
+  document.head.append(config);
+}
+
 /** Makes the document a JupyterLab page (its config data) whose WebSockets are `PageSocket`s. */
 export function openJupyterPage(): void {
-  const config = Object.assign(document.createElement("script"), { id: "jupyter-config-data", type: "application/json" });
-  config.textContent = JSON.stringify({ baseUrl: "/lab/", appName: "JupyterLab" });
-  document.head.append(config);
+  setJupyterConfig("/lab/");
   vi.stubGlobal("WebSocket", PageSocket);
 }
 
 /** Undoes `openJupyterPage`, including the page's cached direct channel. */
 export function closeJupyterPage(): void {
-  document.getElementById("jupyter-config-data")?.remove();
+  setJupyterConfig(null);
   delete (globalThis as Record<string, unknown>).__labwidgetDirect;
   vi.unstubAllGlobals();
   sockets.length = 0;

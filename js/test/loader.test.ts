@@ -2,17 +2,10 @@ import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import loader, { type Bundle, type Environment, KERNEL_TIMEOUT_MS, loadBundle, type WidgetModule } from "../loader";
 import { serverBase } from "../lib/server";
 import { createFakeModel } from "./fake_model";
+import { setJupyterConfig } from "./jupyter_page";
 
 const BUNDLE: Bundle = { name: "steps", js: "aa11", css: "bb22" };
 const WIDGET: WidgetModule = { default: { render: () => "rendered" } };
-
-function setConfig(baseUrl: string | null): void {
-  document.getElementById("jupyter-config-data")?.remove();
-  if (baseUrl === null) return;
-  const config = Object.assign(document.createElement("script"), { id: "jupyter-config-data", type: "application/json" });
-  config.textContent = JSON.stringify({ baseUrl, appName: "JupyterLab" });
-  document.body.append(config);
-}
 
 /** An environment whose imports and fetches are recorded; URLs `failing` names fail (404). */
 function fakeEnvironment(failing: (url: string) => boolean = () => false) {
@@ -45,22 +38,22 @@ beforeEach(() => {
 
 afterEach(() => {
   document.head.replaceChildren();
-  setConfig(null);
+  setJupyterConfig(null);
   vi.useRealTimers();
 });
 
 describe("serverBase", () => {
   test("reads the base URL JupyterLab publishes in the page, as an absolute URL", () => {
-    setConfig("/user/ada/");
+    setJupyterConfig("/user/ada/");
     expect(serverBase(document)).toBe(new URL("/user/ada/", document.baseURI).href);
-    setConfig(null);
+    setJupyterConfig(null);
     expect(serverBase(document)).toBeNull();
   });
 });
 
 describe("loadBundle", () => {
   test("imports the bundle and its stylesheet from the server extension, once per page", async () => {
-    setConfig("/lab-base/");
+    setJupyterConfig("/lab-base/");
     const { env, imported, fetched } = fakeEnvironment();
     const model = createFakeModel({ _bundle: BUNDLE });
     await expect(loadBundle(model, BUNDLE, env)).resolves.toBe(WIDGET);
@@ -77,7 +70,7 @@ describe("loadBundle", () => {
   });
 
   test("the stylesheet is added only with the module, so the page restyles once", async () => {
-    setConfig("/");
+    setJupyterConfig("/");
     const { env } = fakeEnvironment();
     let resolveModule: (module: WidgetModule) => void = () => {};
     env.importModule = () => new Promise((resolve) => (resolveModule = resolve));
@@ -90,7 +83,7 @@ describe("loadBundle", () => {
   });
 
   test("asks the kernel for its copy when the server does not have this exact bundle", async () => {
-    setConfig("/");
+    setJupyterConfig("/");
     const { env, imported } = fakeEnvironment((url) => url.includes("/labwidget/static/"));
     const model = createFakeModel({ _bundle: BUNDLE });
     const loading = loadBundle(model, BUNDLE, env);
@@ -150,7 +143,7 @@ describe("the loader widget", () => {
   });
 
   test("renders through the loaded module with anywidget's props", async () => {
-    setConfig("/");
+    setJupyterConfig("/");
     const render = vi.fn(() => "cleanup");
     const model = createFakeModel({ _bundle: BUNDLE });
     (globalThis as Record<string, unknown>).__labwidgetBundles = new Map([

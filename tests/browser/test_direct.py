@@ -170,14 +170,20 @@ def kernel_state(server: JupyterServer, name: str, done: Any) -> dict[str, Any]:
         time.sleep(0.1)
 
 
+def show(page: Any, server: JupyterServer, notebook_name: str, widget: str, focus: str) -> None:
+    """Opens and runs a notebook, then clicks the widget's ``focus`` element as a user would."""
+    open_notebook(page, server, notebook_name)
+    run_all_cells(page)
+    page.get_by_test_id(widget).wait_for(state="visible")
+    page.get_by_test_id(focus).click()
+
+
 def test_key_presses_are_committed_by_the_server_and_the_kernel_is_told(
     page: Any, jupyter_server: JupyterServer
 ) -> None:
     frames = watch_sockets(page)
-    open_notebook(page, jupyter_server, notebook(jupyter_server, "direct", LABELER))
-    run_all_cells(page)
-    page.get_by_test_id("step-labeler").wait_for(state="visible")
-    page.get_by_test_id("prompt").click()
+    name = notebook(jupyter_server, "direct", LABELER)
+    show(page, jupyter_server, name, "step-labeler", "prompt")
     wait_until_vouched(page, frames)
 
     for key in ["3", "1", "-", "u"]:
@@ -204,10 +210,7 @@ def test_without_the_labels_socket_key_presses_go_through_the_kernel(
 ) -> None:
     name = notebook(jupyter_server, "through-kernel", LABELER)
     page.route_web_socket("**/labwidget/labels", lambda ws: ws.close())
-    open_notebook(page, jupyter_server, name)
-    run_all_cells(page)
-    page.get_by_test_id("step-labeler").wait_for(state="visible")
-    page.get_by_test_id("prompt").click()
+    show(page, jupyter_server, name, "step-labeler", "prompt")
 
     for key in ["3", "1"]:
         page.keyboard.press(key)
@@ -227,10 +230,8 @@ def test_a_preference_is_committed_by_the_server_and_the_kernel_is_told(
     page: Any, jupyter_server: JupyterServer
 ) -> None:
     frames = watch_sockets(page)
-    open_notebook(page, jupyter_server, notebook(jupyter_server, "direct-pair", PAIR))
-    run_all_cells(page)
-    page.get_by_test_id("pair-labeler").wait_for(state="visible")
-    page.get_by_test_id("pair-labeler").click()
+    name = notebook(jupyter_server, "direct-pair", PAIR)
+    show(page, jupyter_server, name, "pair-labeler", "pair-labeler")
     wait_until_vouched(page, frames)
 
     page.keyboard.press("Shift+B")
