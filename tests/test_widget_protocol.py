@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 import labwidget as lw
 from labwidget._server import STATIC, digest
+from labwidget.store.schema import label_events
 from tests.messages import browser_message, deliver, replies, state_updates
 
 
@@ -180,3 +182,16 @@ def test_a_kernel_without_a_built_front_end_says_so(
     assert (reply["kind"], reply["id"]) == ("bundle", "b2")
     assert "esm" not in reply
     assert "run `npm run build`" in reply["error"]
+
+
+@pytest.mark.parametrize("clock", [float("inf"), float("nan"), "soon", True])
+def test_a_client_clock_that_is_not_a_finite_number_is_stored_as_none(
+    labeler: lw.StepLabeler, store: lw.Store, clock: Any
+) -> None:
+    event_id = str(uuid.uuid4())
+    event = {"kind": "label", "id": event_id, "item": labeler.item_id, "step": 0, "alt": 0}
+    deliver(labeler, {**event, "value": 1, "t_client": clock})
+    assert replies(labeler) == [{"kind": "ack", "id": event_id}]
+    with store._read() as connection:
+        stored = connection.execute(sa.select(label_events.c.client_time)).scalars().all()
+    assert stored == [None]

@@ -124,20 +124,19 @@ def _accepted(
 def _finite(event: dict[str, Any], field: str) -> float | None:
     """``event[field]`` as a finite float, None when absent or null; ValueError otherwise."""
     value = event.get(field)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    number = _number(value)
+    if value is not None and number is None:
         raise ValueError(f"{field} must be a finite number or null, not {value!r}")
-    return float(value)
+    return number
 
 
 def _number(value: Any) -> float | None:
     """A finite JSON number as a float, anything else as None (client clocks are advisory)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         return None
     return float(value)
 
 
 def _whole(value: Any) -> int | None:
     number = _number(value)
-    return None if number is None or number < 0 or number > 2**31 - 1 else int(number)
+    return None if number is None or not 0 <= number <= MAX_DURATION_MS else int(number)
