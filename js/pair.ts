@@ -190,6 +190,11 @@ export function render({ model, el }: Pick<RenderProps<PairLabelerTraits>, "mode
   const direct = new DirectRoute<PreferenceEvent>(model, directChannel(document), {
     receive: (msg) => outbox.receive(msg),
     committed: (events) => ({ preferences: events.length }),
+    told: (events) => {
+      // The kernel's traits show these preferences now: the local bridge is no longer needed.
+      if (local !== null && events.some((event) => event.id === local?.id)) local = null;
+      draw();
+    },
   });
   const outbox = new Outbox<PreferenceEvent>({
     send: (event) => {
@@ -218,8 +223,9 @@ export function render({ model, el }: Pick<RenderProps<PairLabelerTraits>, "mode
   };
 
   const onSaved = () => {
-    // Python's traits now hold every acked preference, so the local bridge is no longer needed.
-    if (local?.status === "saved") local = null;
+    // Python's traits now hold every acked preference, so the local bridge is no longer needed;
+    // except for one committed directly, until the kernel has re-read the store after it.
+    if (local?.status === "saved" && !direct.untold(local.id)) local = null;
     draw();
   };
   const onComparison = () => {

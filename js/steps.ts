@@ -594,8 +594,10 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
   // Only the latest action on a step decides what it shows; replies to older ones are stale.
   function settle(event: LabelEvent, outcome: Outcome): void {
     if (event.item !== model.get("item_id")) return;
+    // Which label an undo restored shows once the kernel has re-read the store: till then, pending.
+    const restoring = event.kind === "undo" && direct.untold(event.id);
     const next: LocalState = outcome.ok
-      ? { status: "saved", id: event.id, label: event.label, alt: event.alt, value: event.value, text: event.text }
+      ? { status: restoring ? "pending" : "saved", id: event.id, label: event.label, alt: event.alt, value: event.value, text: event.text }
       : { status: "error", id: event.id, message: outcome.message };
     if (event.step === null) {
       if (finishState?.id === event.id) finishState = next;
@@ -614,6 +616,18 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
       items: [...new Set(events.map((event) => event.item))],
       labels: events.filter((event) => event.kind === "label").length,
     }),
+    told: (events) => {
+      // The kernel's traits show these events now: the local bridge is no longer needed.
+      const changed: number[] = [];
+      for (const event of events) {
+        if (event.step === null && finishState?.id === event.id) finishState = null;
+        else if (event.step !== null && local.get(event.step)?.id === event.id) {
+          local.delete(event.step);
+          changed.push(event.step);
+        }
+      }
+      draw(events.some((event) => event.step === null) ? undefined : changed);
+    },
   });
   const sendLabel = (event: LabelEvent) => {
     if (direct.send(event)) holdDraws(event.id);
@@ -756,13 +770,15 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
 
   const onSaved = () => {
     const changed: number[] = [];
-    // Python's traits now hold every acked action, so the local bridge is no longer needed.
+    // Python's traits now hold every acked action, so the local bridge is no longer needed;
+    // except for one committed directly, until the kernel has re-read the store after it.
+    const known = (state: LocalState | null | undefined) => state?.status === "saved" && !direct.untold(state.id);
     for (const [step, state] of local) {
-      if (state.status !== "saved") continue;
+      if (!known(state)) continue;
       local.delete(step);
       changed.push(step);
     }
-    if (finishState?.status === "saved") finishState = null;
+    if (known(finishState)) finishState = null;
     const keys = Array.from({ length: stepCount() }, (_, step) => savedKey(step));
     keys.forEach((key, step) => {
       if (key !== savedKeys[step]) changed.push(step);

@@ -33,3 +33,8 @@ def state_updates(widget: LabWidget) -> list[dict[str, Any]]:
         for m in widget.comm.published
         if m["data"] and m["data"].get("method") == "update"
     ]
+
+
+def methods(widget: LabWidget) -> list[str]:
+    """What kind of message each one Python sent to the page was ("update", "custom"...)."""
+    return [m["data"]["method"] for m in widget.comm.published if "method" in (m["data"] or {})]

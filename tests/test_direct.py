@@ -20,7 +20,7 @@ import labwidget.widgets.pair as pair_module
 import labwidget.widgets.steps as steps_module
 from labwidget import _direct
 from labwidget._direct import DirectCommits, sign, signed_context
-from tests.messages import deliver, replies
+from tests.messages import deliver, methods, replies
 
 KEY = b"the kernel's session key"
 OTHER_KEY = b"another kernel's key"
@@ -113,6 +113,8 @@ def test_a_direct_label_is_on_disk_when_acked_and_the_kernel_shows_it_when_told(
     assert widget.step_labels == [None, -1, None]
     assert widget.saved["ratings"] == [[None], [-1], [None]]
     assert replies(widget) == [{"kind": "ack", "id": "c1"}]
+    # The page keeps its copy of a direct label until this ack, so the traits go before it.
+    assert methods(widget)[-2:] == ["update", "custom"]
     assert len(stored(path)) == 1  # telling the kernel writes nothing
     commits.close()
 
@@ -335,6 +337,7 @@ def test_a_preference_goes_direct_and_the_kernel_shows_it_when_told(
 
     deliver(widget, {"kind": "committed", "id": "c"})
     assert (widget.preference, widget.strength) == ("b", 2.0)
+    assert methods(widget)[-2:] == ["update", "custom"]
     commits.close()
 
 

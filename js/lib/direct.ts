@@ -180,7 +180,9 @@ export function directChannel(
 interface DirectModel {
   get(key: "_direct"): Partial<DirectContext> | undefined;
   on(event: "change:_direct", callback: () => void): void;
+  on(event: "msg:custom", callback: (msg: unknown) => void): void;
   off(event: "change:_direct", callback: () => void): void;
+  off(event: "msg:custom", callback: (msg: unknown) => void): void;
   send(content: unknown): void;
 }
 
@@ -189,6 +191,8 @@ export interface DirectRouteOptions<E> {
   receive(reply: unknown): void;
   /** The fields of the one `committed` message that tells the kernel of these acked events. */
   committed(events: E[]): Record<string, unknown>;
+  /** The kernel has answered the `committed` message for `events`, after the traits it re-read. */
+  told(events: E[]): void;
 }
 
 /**
@@ -196,12 +200,19 @@ export interface DirectRouteOptions<E> {
  * page's channel, sends an event there while the server has accepted that context, and tells
  * the kernel of acked events in one `{kind: "committed", id, ...}` message, in a task after
  * the ack has been drawn. `send` returns false when the event must go through the kernel.
+ *
+ * The kernel re-reads the store before it answers that message; until the answer, its traits
+ * may still come from a read before these events, and must not replace what the acks showed.
  */
 export class DirectRoute<E extends { id: string }> {
   readonly #model: DirectModel;
   readonly #channel: DirectChannel | null;
   readonly #options: DirectRouteOptions<E>;
   readonly #sent = new Map<string, E>();
+  /** Acked events the kernel has not yet answered a `committed` message for. */
+  readonly #untold = new Set<string>();
+  /** The events of each `committed` message the kernel has not answered, by its id. */
+  readonly #telling = new Map<string, E[]>();
   readonly #stopReplies: () => void;
   #release = () => {};
   #acked: E[] = [];
@@ -213,7 +224,13 @@ export class DirectRoute<E extends { id: string }> {
     this.#options = options;
     this.#stopReplies = channel?.subscribe(this.#onReply) ?? (() => {});
     model.on("change:_direct", this.#onContext);
+    model.on("msg:custom", this.#onKernelReply);
     this.#onContext();
+  }
+
+  /** Whether `id` was committed directly and the kernel's traits may not show it yet. */
+  untold(id: string): boolean {
+    return this.#untold.has(id);
   }
 
   /** Sends `event` to the server extension; false if it has not accepted the context. */
@@ -229,6 +246,7 @@ export class DirectRoute<E extends { id: string }> {
   /** Tells the kernel of acks not yet told, gives up the context and stops listening. */
   dispose(): void {
     this.#model.off("change:_direct", this.#onContext);
+    this.#model.off("msg:custom", this.#onKernelReply);
     this.#stopReplies();
     this.#flush();
     this.#release();
@@ -244,14 +262,17 @@ export class DirectRoute<E extends { id: string }> {
   };
 
   #onReply = (msg: unknown) => {
-    this.#options.receive(msg);
     const reply = parseReply(msg);
     const event = reply && this.#sent.get(reply.id);
-    if (!reply || !event) return;
-    this.#sent.delete(reply.id);
-    if (reply.kind !== "ack") return;
-    this.#acked.push(event);
-    this.#tellKernel ??= setTimeout(this.#flush, 0);
+    if (reply && event) {
+      this.#sent.delete(reply.id);
+      if (reply.kind === "ack") {
+        this.#untold.add(event.id);
+        this.#acked.push(event);
+        this.#tellKernel ??= setTimeout(this.#flush, 0);
+      }
+    }
+    this.#options.receive(msg); // after the bookkeeping, so the widget sees the event untold
   };
 
   #flush = () => {
@@ -259,6 +280,19 @@ export class DirectRoute<E extends { id: string }> {
     this.#tellKernel = undefined;
     const events = this.#acked;
     this.#acked = [];
-    if (events.length > 0) this.#model.send({ kind: "committed", id: newEventId(), ...this.#options.committed(events) });
+    if (events.length === 0) return;
+    const id = newEventId();
+    this.#telling.set(id, events);
+    this.#model.send({ kind: "committed", id, ...this.#options.committed(events) });
+  };
+
+  // An error counts as an answer too: the kernel read the message after the commits it names.
+  #onKernelReply = (msg: unknown) => {
+    const reply = parseReply(msg);
+    const events = reply && this.#telling.get(reply.id);
+    if (!reply || !events) return;
+    this.#telling.delete(reply.id);
+    for (const event of events) this.#untold.delete(event.id);
+    this.#options.told(events);
   };
 }

@@ -304,6 +304,29 @@ describe("direct commits", () => {
     expect(model.sent).toEqual([]);
   });
 
+  test("a preference the kernel re-read before a direct commit does not hide it", async () => {
+    const { model, root, state } = mount({ _direct: { context: CONTEXT, signature: "sig" } });
+    const socket = accept();
+    press(root, "a");
+    socket.reply({ kind: "ack", id: socket.events()[0].id });
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    press(root, "b");
+    socket.reply({ kind: "ack", id: socket.events()[1].id });
+    const [first] = model.sent as { id: string }[];
+    // The kernel's answer to the first message, re-read before "b" was committed.
+    model.kernelSet("preference", "a");
+    model.kernelSet("strength", 1);
+    model.emit("msg:custom", { kind: "ack", id: first.id }, []);
+    expect(state()).toEqual({ status: "saved", preference: "b", strength: "1" });
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    const [, second] = model.sent as { id: string }[];
+    model.kernelSet("preference", "b");
+    model.emit("msg:custom", { kind: "ack", id: second.id }, []);
+    // Told: the local copy is gone, so what Python holds next is what shows.
+    model.kernelSet("preference", "tie");
+    expect(state()).toEqual({ status: "saved", preference: "tie", strength: "1" });
+  });
+
   test("cleanup gives the context up, closing the page's socket", () => {
     const { cleanup } = mount({ _direct: { context: CONTEXT, signature: "sig" } });
     accept();

@@ -971,7 +971,7 @@ describe("direct commits", () => {
     expect(socket.events()).toHaveLength(1);
   });
 
-  test("an undo committed directly counts no labels in the kernel's message", () => {
+  test("an undo committed directly counts no labels, and is pending until the kernel shows what it restored", () => {
     vi.useFakeTimers();
     const { model, root, row } = mountDirect({ step_labels: [-1, null, null] });
     const socket = accept();
@@ -980,11 +980,41 @@ describe("direct commits", () => {
     expect(undo).toMatchObject({ kind: "undo", item: "item-1", step: 0, alt: 0, label: "rating", context: "sig" });
     expect(model.sent).toEqual([]);
     socket.reply({ kind: "ack", id: undo.id });
+    // Acked, but which label it restored only the kernel's re-read will say.
+    expect(rowState(row(0))).toEqual({ status: "pending", value: "-1" });
     vi.advanceTimersByTime(0);
-    expect(model.sent).toEqual([{ kind: "committed", id: expect.stringMatching(UUID), items: ["item-1"], labels: 0 }]);
-    // Python answers with the restored label.
+    const [committed] = committedSent(model) as { id: string }[];
+    expect(committed).toEqual({ kind: "committed", id: expect.stringMatching(UUID), items: ["item-1"], labels: 0 });
+    // The kernel re-reads the store, then answers.
     model.kernelSet("step_labels", [null, null, null]);
+    model.emit("msg:custom", { kind: "ack", id: committed.id }, []);
     expect(rowState(row(0))).toEqual({ status: "none", value: "" });
+  });
+
+  test("traits the kernel re-read before a direct commit do not hide it; once told, the row follows Python", () => {
+    vi.useFakeTimers();
+    const { model, root, row } = mountDirect();
+    const socket = accept();
+    press(root, "3");
+    socket.reply({ kind: "ack", id: socket.events()[0].id });
+    vi.advanceTimersByTime(0);
+    press(root, "1");
+    socket.reply({ kind: "ack", id: socket.events()[1].id });
+    const [first] = committedSent(model) as { id: string }[];
+    // The kernel's answer to the first message, re-read before the second label was committed.
+    model.kernelSet("step_labels", [1, null, null]);
+    model.emit("msg:custom", { kind: "ack", id: first.id }, []);
+    expect([rowState(row(0)), rowState(row(1))]).toEqual([
+      { status: "saved", value: "1" },
+      { status: "saved", value: "-1" },
+    ]);
+    vi.advanceTimersByTime(0);
+    const [, second] = committedSent(model) as { id: string }[];
+    model.kernelSet("step_labels", [1, -1, null]);
+    model.emit("msg:custom", { kind: "ack", id: second.id }, []);
+    // Told: the local copy is gone, so what Python holds next is what shows.
+    model.kernelSet("step_labels", [1, 0, null]);
+    expect(rowState(row(1))).toEqual({ status: "saved", value: "0" });
   });
 
   test("a new item's context is offered, and its labels go under it once the server accepts it", () => {

@@ -91,9 +91,12 @@ class PairLabeler(LabWidget):
         # current then. A new event is the newest, so the store need not be asked.
         return lambda: self._show_committed((preference, strength) if new else None)
 
-    def _on_committed(self, _event: dict[str, Any]) -> FollowUp:
-        """The page's word that the server extension committed its preferences directly."""
-        return lambda: self._show_committed(None)
+    def _on_committed(self, _event: dict[str, Any]) -> None:
+        """The page's word that the server extension committed its preferences directly.
+
+        The traits are re-read before the ack: the page keeps what its acks showed until then.
+        """
+        self._show_committed(None)
 
     def _show_committed(self, newest: tuple[str, float | None] | None) -> None:
         """After the ack: the traits show the committed preference (``newest``, or the store's)."""

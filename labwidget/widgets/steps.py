@@ -285,17 +285,18 @@ class StepLabeler(LabWidget):
         self._session_labels += 1
         return self._show_committed
 
-    def _on_committed(self, event: dict[str, Any]) -> FollowUp:
+    def _on_committed(self, event: dict[str, Any]) -> None:
         """The page's word that the server extension committed some of its events directly.
 
         ``{kind: "committed", id, items, labels}``: the items they were on (the queue may have
-        moved on from them since) and how many were labels rather than undos.
+        moved on from them since) and how many were labels rather than undos. The traits are
+        re-read before the ack: the page keeps what its acks showed until then.
         """
         items, labels = event.get("items"), event.get("labels")
         if not isinstance(items, list) or isinstance(labels, bool) or not isinstance(labels, int):
             raise ValueError("a committed message names its items and counts its labels")
         self._session_labels += max(labels, 0)
-        return lambda: self._show_committed([item for item in items if isinstance(item, str)])
+        self._show_committed([item for item in items if isinstance(item, str)])
 
     def _show_committed(self, items: Sequence[str] = ()) -> None:
         """After the ack: the traits show what is saved and, with a queue, what is done."""

@@ -130,6 +130,13 @@ w"""
 )
 
 
+# True once each step row shows [status, value] as given, in order.
+SHOWS = """shown => shown.every(([status, value], step) => {
+    const row = document.querySelector(`[data-testid="step-${step}"]`);
+    return row?.dataset.status === status && row?.dataset.value === value;
+})"""
+
+
 def watch_sockets(page: Any) -> dict[str, list[str]]:
     """What the page sends on the labels socket and on kernel sockets, and the replies."""
     frames: dict[str, list[str]] = {"labels": [], "kernel": [], "replies": []}
@@ -188,20 +195,21 @@ def test_key_presses_are_committed_by_the_server_and_the_kernel_is_told(
 
     for key in ["3", "1", "-", "u"]:
         page.keyboard.press(key)
-    page.wait_for_selector('[data-testid="step-2"][data-status="saved"]')
 
     db = jupyter_server.root / "direct.db"
     rows = wait_for_rows(db, "SELECT step, value FROM label_events ORDER BY seq", 4)
     assert rows == [(0, 1), (1, -1), (2, -1), (2, None)]
+
+    # The kernel heard only that they were committed, re-read the store, and shows them.
+    state = kernel_state(jupyter_server, "direct", lambda state: state["shown"] == [1, -1, None])
+    assert set(state["heard"]) == {"committed"}
+    page.wait_for_function(SHOWS, arg=[["saved", "1"], ["saved", "-1"], ["none", ""]])
+    # Playwright reports the frames before the page's answer above, so all of them are in.
     sent = [json.loads(frame) for frame in frames["labels"]]
     assert [m["kind"] for m in sent] == ["context", "label", "label", "label", "undo"]
     assert not any(
         '"kind":"label"' in frame or '"kind": "label"' in frame for frame in frames["kernel"]
     )
-
-    # The kernel heard only that they were committed, re-read the store, and shows them.
-    state = kernel_state(jupyter_server, "direct", lambda state: state["shown"] == [1, -1, None])
-    assert set(state["heard"]) == {"committed"}
     assert page.page_errors == []
 
 
