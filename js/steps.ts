@@ -478,10 +478,14 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
   }
 
   let cursorSync: ReturnType<typeof setTimeout> | undefined;
+  /** The cursor as last sent to Python, and a move made since that waits to be sent. */
+  let sentCursor: number | null = null;
+  let unsentCursor: number | null = null;
 
   function moveTo(step: number): void {
     const target = Math.min(Math.max(step, 0), stepCount() - 1);
     if (target < 0 || target === model.get("cursor")) return;
+    unsentCursor = target;
     model.set("cursor", target);
     clearTimeout(cursorSync);
     cursorSync = setTimeout(syncCursor, CURSOR_SYNC_MS);
@@ -489,7 +493,23 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
 
   function syncCursor(): void {
     cursorSync = undefined;
+    sentCursor = unsentCursor;
+    unsentCursor = null;
     model.save_changes();
+  }
+
+  /**
+   * ipywidgets echoes a sent cursor back once Python has it. An echo that comes while a newer
+   * move waits to be sent would take the cursor back, and the next key would label the step
+   * before; so the newer move stands.
+   */
+  function onCursorChange(): void {
+    const cursor = model.get("cursor");
+    if (unsentCursor !== null && cursor === sentCursor && cursor !== unsentCursor) {
+      model.set("cursor", unsentCursor);
+      return;
+    }
+    onCursor();
   }
 
   /** Sends a cursor move still waiting, e.g. before Python loads another item and resets it. */
@@ -813,7 +833,7 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
     ["change:alternatives", drawAll],
     ["change:step_labels", onSaved],
     ["change:saved", onSaved],
-    ["change:cursor", onCursor],
+    ["change:cursor", onCursorChange],
     ["change:item_id", onItem],
     ["change:progress", drawProgress],
     ["change:tokens", onTokens],

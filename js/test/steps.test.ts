@@ -201,6 +201,24 @@ describe("moving", () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
+  test("the echo of a sent cursor does not undo a newer move, so the next key rates the right step", () => {
+    vi.useFakeTimers();
+    const { model, root, labelsSent } = mount();
+    press(root, "3"); // step 0, then the cursor moves to 1
+    vi.advanceTimersByTime(CURSOR_SYNC_MS); // 1 is sent
+    press(root, "3"); // step 1, then the cursor moves to 2: not sent yet
+    model.kernelSet("cursor", 1); // ipywidgets' echo of the 1 sent
+    expect(model.get("cursor")).toBe(2);
+    press(root, "3");
+    expect(labelsSent().map((event) => event.step)).toEqual([0, 1, 2]);
+    vi.advanceTimersByTime(CURSOR_SYNC_MS);
+    expect(model.saved.map((state) => state.cursor)).toEqual([1, 2]);
+    // Python moving the cursor anywhere else is obeyed.
+    model.kernelSet("cursor", 0);
+    press(root, "3");
+    expect(labelsSent().map((event) => event.step)).toEqual([0, 1, 2, 0]);
+  });
+
   test("with no steps, keys neither move nor rate", () => {
     const { model, root } = mount({ steps: [], step_labels: [], cursor: 0 });
     for (const key of ["j", "k", "3"]) expect(press(root, key).defaultPrevented).toBe(true);
