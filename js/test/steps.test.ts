@@ -851,7 +851,7 @@ describe("direct commits", () => {
 
   /** The `committed` messages the kernel got. */
   const committedSent = (model: { sent: unknown[] }) =>
-    (model.sent as { kind: string }[]).filter((message) => message.kind === "committed");
+    (model.sent as { kind: string; id: string }[]).filter((message) => message.kind === "committed");
 
   beforeEach(openJupyterPage);
 
@@ -1001,7 +1001,7 @@ describe("direct commits", () => {
     // Acked, but which label it restored only the kernel's re-read will say.
     expect(rowState(row(0))).toEqual({ status: "pending", value: "-1" });
     vi.advanceTimersByTime(0);
-    const [committed] = committedSent(model) as { id: string }[];
+    const [committed] = committedSent(model);
     expect(committed).toEqual({ kind: "committed", id: expect.stringMatching(UUID), items: ["item-1"], labels: 0 });
     // The kernel re-reads the store, then answers.
     model.kernelSet("step_labels", [null, null, null]);
@@ -1018,7 +1018,7 @@ describe("direct commits", () => {
     vi.advanceTimersByTime(0);
     press(root, "1");
     socket.reply({ kind: "ack", id: socket.events()[1].id });
-    const [first] = committedSent(model) as { id: string }[];
+    const [first] = committedSent(model);
     // The kernel's answer to the first message, re-read before the second label was committed.
     model.kernelSet("step_labels", [1, null, null]);
     model.emit("msg:custom", { kind: "ack", id: first.id }, []);
@@ -1027,7 +1027,7 @@ describe("direct commits", () => {
       { status: "saved", value: "-1" },
     ]);
     vi.advanceTimersByTime(0);
-    const [, second] = committedSent(model) as { id: string }[];
+    const [, second] = committedSent(model);
     model.kernelSet("step_labels", [1, -1, null]);
     model.emit("msg:custom", { kind: "ack", id: second.id }, []);
     // Told: the local copy is gone, so what Python holds next is what shows.
