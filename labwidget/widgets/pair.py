@@ -99,7 +99,7 @@ class PairLabeler(LabWidget):
         self._show_committed(None)
 
     def _show_committed(self, newest: tuple[str, float | None] | None) -> None:
-        """After the ack: the traits show the committed preference (``newest``, or the store's)."""
+        """The traits show the committed preference (``newest``, or the store's)."""
         saved = newest or _saved_preference(self.store, self.comparison_id)
         with self.hold_sync():  # one update message
             self.preference, self.strength = saved

@@ -299,7 +299,7 @@ class StepLabeler(LabWidget):
         self._show_committed([item for item in items if isinstance(item, str)])
 
     def _show_committed(self, items: Sequence[str] = ()) -> None:
-        """After the ack: the traits show what is saved and, with a queue, what is done."""
+        """The traits show what is saved and, with a queue, what is done."""
         self._refresh()
         if self._queue:
             changed = [item for item in {*items, self.item_id} if item in self._queue]
