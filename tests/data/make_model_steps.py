@@ -193,7 +193,10 @@ HAND: list[tuple[str, str]] = [
     ("stars and bars", "We can model this with stars and bars: 10 balls are (**********)."),
     ("stars and bars", "For example, **|***|****|** means 2, 3, 4 and 2 balls in the four boxes."),
     ("stars and bars", "So the arrangement *|**|***|**** gives $(1, 2, 3, 4)$."),
-    ("stars and bars", "Placing 3 bars among 7 stars, like ***|*|**|*, gives $\\binom{10}{3}$ ways."),
+    (
+        "stars and bars",
+        "Placing 3 bars among 7 stars, like ***|*|**|*, gives $\\binom{10}{3}$ ways.",
+    ),
     ("stars and bars", "The string ||********** puts every ball in the third box."),
     ("stars and bars", "* | * * | * * *\n\nThat is one ball, then two, then three."),
     ("stars and bars", "We need **exactly** 4 bars: ****|**|*||***"),
@@ -248,13 +251,23 @@ HAND: list[tuple[str, str]] = [
     ("align", "\\begin{equation*}\nE = mc^2\n\\end{equation*}"),
     ("align", "\\begin{gather*}\na = 1 \\\\\nb = 2\n\\end{gather*}"),
     ("align", "\\begin{multline*}\na + b + c \\\\\n+ d + e = f\n\\end{multline*}"),
-    ("align", "\\begin{equation}\n\\begin{split}\na &= b + c \\\\\n&= d\n\\end{split}\n\\end{equation}"),
-    ("align", "The system\n\\begin{cases} x + y = 3 \\\\ x - y = 1 \\end{cases}\nhas one solution."),
+    (
+        "align",
+        "\\begin{equation}\n\\begin{split}\na &= b + c \\\\\n&= d\n\\end{split}\n\\end{equation}",
+    ),
+    (
+        "align",
+        "The system\n\\begin{cases} x + y = 3 \\\\ x - y = 1 \\end{cases}\nhas one solution.",
+    ),
     ("align", "f(x) = \\begin{cases} x^2 & x \\ge 0 \\\\ -x & x < 0 \\end{cases}"),
     ("align", "\\begin{pmatrix} 1 & 2 \\\\ 3 & 4 \\end{pmatrix} times itself"),
     ("align", "\\begin{bmatrix} a & b \\\\ c & d \\end{bmatrix}^{-1}"),
     ("align", "The determinant \\begin{vmatrix} 1 & 2 \\\\ 3 & 4 \\end{vmatrix} is $-2$."),
-    ("align", "\\begin{Vmatrix} x \\end{Vmatrix} and \\begin{smallmatrix} 1 & 0 \\\\ 0 & 1 \\end{smallmatrix}"),
+    (
+        "align",
+        "\\begin{Vmatrix} x \\end{Vmatrix} and "
+        "\\begin{smallmatrix} 1 & 0 \\\\ 0 & 1 \\end{smallmatrix}",
+    ),
     ("align", "\\begin{array}{c|c} x & y \\\\ \\hline 1 & 2 \\end{array}"),
     ("align", "\\begin{matrix} 1 & 2 \\\\ 3 & 4 \\end{matrix}"),
     ("align", "$$\n\\begin{aligned}\na &= b \\\\\n- c &= d\n\\end{aligned}\n$$"),
@@ -388,9 +401,7 @@ def _stars_and_bars(rng: random.Random) -> str:
             "Here **{p}** would mean {t}, but we write it without bold.",
         ]
     )
-    return template.format(
-        p=pattern, t=tuple(groups), s=sum(groups), b=len(groups) - 1
-    )
+    return template.format(p=pattern, t=tuple(groups), s=sum(groups), b=len(groups) - 1)
 
 
 def _multiplication(rng: random.Random) -> str:
@@ -477,7 +488,7 @@ def _code(rng: random.Random) -> str:
         [
             f"The call `f({a}, *{b})` unpacks {b}.",
             f"```python\n{a} = 2**10\n{b} = {a} * 3  # not emphasis\n```",
-            f"Run:\n\n```\n$ python -c 'print(3*2*1)'\n6\n```\n\nSo `3*2*1` is 6.",
+            "Run:\n\n```\n$ python -c 'print(3*2*1)'\n6\n```\n\nSo `3*2*1` is 6.",
             f"In code, `{a}_max` and `$x$` are literal.",
         ]
     )
@@ -557,7 +568,13 @@ def build() -> dict[str, Any]:
     for kind, text in steps:
         seen, math = shown(text)
         rows.append(
-            {"kind": kind, "text": text, "shown": seen, "math": math, "invalid_tex": kind == "invalid"}
+            {
+                "kind": kind,
+                "text": text,
+                "shown": seen,
+                "math": math,
+                "invalid_tex": kind == "invalid",
+            }
         )
     return {"description": __doc__.split("\n\n")[0], "steps": rows}
 
