@@ -23,7 +23,8 @@ addMarkup(md);
 
 /**
  * Whether a style attribute is plain declarations. KaTeX writes lengths, keywords, hex colours
- * and `calc()`; quotes, backslashes, slashes and `@` are refused outright so that CSS escapes and comments cannot hide `url(` or `@import`.
+ * and `calc()`; quotes, backslashes, slashes and `@` are refused outright so that CSS escapes
+ * and comments cannot hide `url(` or `@import`.
  */
 function isPlainStyle(style: string): boolean {
   if (!/^[\w\s#%.,:;()+*-]*$/.test(style)) return false;
