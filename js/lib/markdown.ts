@@ -1,179 +1,30 @@
 import DOMPurify, { type Config } from "dompurify";
-import katex, { type KatexOptions } from "katex";
-import MarkdownIt, { type StateBlock, type StateInline } from "markdown-it";
+import MarkdownIt from "markdown-it";
 import "katex/dist/katex.min.css";
+import { addMarkup } from "./markup";
+import { addMath, type MathEnv } from "./math";
 import "./markdown.css";
 
 /** Sources longer than this are shown as plain text instead of being parsed. */
 export const MAX_MARKDOWN_CHARS = 200_000;
 
-/** Display math longer than this many lines is left to the paragraph rule (bounds the scan). */
-const MAX_MATH_BLOCK_LINES = 200;
-
 /** The only link targets kept. Everything else stays visible as text and is never a link. */
 const SAFE_URL = /^(?:https?:|mailto:|#)/i;
 
-const KATEX_OPTIONS: KatexOptions = {
-  // HTML only: half the DOM of "htmlAndMathml", and no MathML for the sanitizer to reason about.
-  output: "html",
-  throwOnError: false,
-  trust: false,
-  strict: "ignore",
-  maxExpand: 1000,
-  // Caps \rule, \kern and friends so a formula cannot claim a page-sized box.
-  maxSize: 20,
-};
-
-interface Delimiter {
-  open: string;
-  close: string;
-  display: boolean;
-}
-
-// `$$` before `$` so that the longer opener wins.
-const INLINE_DELIMITERS: Delimiter[] = [
-  { open: "$$", close: "$$", display: true },
-  { open: "$", close: "$", display: false },
-  { open: "\\(", close: "\\)", display: false },
-  { open: "\\[", close: "\\]", display: true },
-];
-
-const BLOCK_DELIMITERS = INLINE_DELIMITERS.filter((d) => d.display);
-
-function renderTex(tex: string, displayMode: boolean): string {
-  try {
-    return katex.renderToString(tex, { ...KATEX_OPTIONS, displayMode });
-  } catch {
-    // throwOnError:false only covers TeX syntax errors; deep nesting still overflows the stack.
-    return `<code class="lw-md__math-error">${md.utils.escapeHtml(tex)}</code>`;
-  }
-}
-
-/**
- * Positions from which a closing delimiter was searched for and not found, per inline state.
- * A later opener of the same kind cannot find one either, so a line of unclosed `$` costs
- * linear time instead of quadratic.
- */
-const unclosedFrom = new WeakMap<StateInline, Map<string, number>>();
-
-const isSpace = (ch: string | undefined) => ch !== undefined && /\s/.test(ch);
-
-/** Where `delimiter.close` ends the math that starts at `start`, or -1 when nothing does. */
-function findClose(state: StateInline, delimiter: Delimiter, start: number): number {
-  const { src, posMax } = state;
-  let seen = unclosedFrom.get(state);
-  if (seen === undefined) unclosedFrom.set(state, (seen = new Map()));
-  const key = `${delimiter.open}@${posMax}`;
-  if (start >= (seen.get(key) ?? Infinity)) return -1;
-  for (let i = start; i < posMax; i++) {
-    if (i > start && src.startsWith(delimiter.close, i)) {
-      // Pandoc's rule, so that "$5 and $6" stays a price: no space before a closing `$`
-      // and no digit after it.
-      const plainDollar = delimiter.close === "$";
-      if (!plainDollar || (!isSpace(src[i - 1]) && !/[0-9]/.test(src[i + 1] ?? ""))) return i;
-    }
-    if (src[i] === "\\") i++;
-  }
-  seen.set(key, start);
-  return -1;
-}
-
-function mathInline(state: StateInline, silent: boolean): boolean {
-  const { src, pos } = state;
-  const delimiter = INLINE_DELIMITERS.find((d) => src.startsWith(d.open, pos));
-  if (delimiter === undefined) return false;
-  const start = pos + delimiter.open.length;
-  if (delimiter.open === "$" && (start >= state.posMax || isSpace(src[start]))) return false;
-  const end = findClose(state, delimiter, start);
-  if (end < 0) return false;
-  if (!silent) {
-    const token = state.push(delimiter.display ? "math_display" : "math_inline", "math", 0);
-    token.content = src.slice(start, end);
-    token.markup = delimiter.open;
-  }
-  state.pos = end + delimiter.close.length;
-  return true;
-}
-
-/** Per block state and closer, the last search for it; block state shares one `src`. */
-const lastCloseSearch = new WeakMap<StateBlock, Map<string, { from: number; at: number }>>();
-
-/**
- * Where `close` next occurs in the source at or after `from`, or -1. Reuses the last search
- * when it still answers, so searching from every line of a long document stays linear.
- */
-function nextClose(state: StateBlock, close: string, from: number): number {
-  let searches = lastCloseSearch.get(state);
-  if (searches === undefined) lastCloseSearch.set(state, (searches = new Map()));
-  const last = searches.get(close);
-  if (last !== undefined && last.from <= from && (last.at < 0 || last.at >= from)) return last.at;
-  const at = state.src.indexOf(close, from);
-  searches.set(close, { from, at });
-  return at;
-}
-
-/**
- * `$$` or `\[` at the start of a line, closed at the end of the same or a later line. Without
- * it, lines of a formula that look like Markdown (`- x`, `# y`) would break it apart.
- */
-function mathBlock(state: StateBlock, startLine: number, endLine: number, silent: boolean): boolean {
-  // Four spaces of indent make a code block.
-  if (state.sCount[startLine] - state.blkIndent >= 4) return false;
-  const begin = state.bMarks[startLine] + state.tShift[startLine];
-  const delimiter = BLOCK_DELIMITERS.find((d) => state.src.startsWith(d.open, begin));
-  if (delimiter === undefined) return false;
-  const lastLine = Math.min(endLine, startLine + MAX_MATH_BLOCK_LINES);
-  const close = nextClose(state, delimiter.close, begin + delimiter.open.length);
-  if (close < 0 || close > state.eMarks[lastLine - 1]) return false;
-  const lines: string[] = [];
-  for (let line = startLine; line < lastLine; line++) {
-    const from = line === startLine ? begin + delimiter.open.length : state.bMarks[line] + state.tShift[line];
-    const text = state.src.slice(from, state.eMarks[line]).trimEnd();
-    // A non-blank line indented less than the container (list item, blockquote) leaves it.
-    if (line > startLine && text !== "" && state.sCount[line] < state.blkIndent) return false;
-    const at = text.indexOf(delimiter.close);
-    if (at < 0) {
-      lines.push(text);
-      continue;
-    }
-    // A closer mid-line (`$$a$$ and $$b$$`) is inline math; the paragraph rule gets it.
-    if (at !== text.length - delimiter.close.length) return false;
-    lines.push(text.slice(0, at));
-    const content = lines.join("\n");
-    if (content.trim() === "") return false;
-    if (silent) return true;
-    const token = state.push("math_block", "math", 0);
-    token.block = true;
-    token.content = content;
-    token.markup = delimiter.open;
-    token.map = [startLine, line + 1];
-    state.line = line + 1;
-    return true;
-  }
-  return false;
-}
-
-const md = new MarkdownIt({ html: false, linkify: false, typographer: false, maxNesting: 20 });
-// Links to anything else (javascript:, data:, relative paths) stay visible as their source text.
+// Model output is prose with math, not a Markdown document: markdown-it's "zero" preset keeps
+// paragraphs and text only, and the few rules added to it (README, "How model output is
+// shown") take away no character a model wrote except their own unambiguous markup. Line
+// breaks are kept as written.
+const md = new MarkdownIt("zero", { breaks: true, maxNesting: 20 });
+md.enable(["newline", "backticks"]);
 md.validateLink = (url) => SAFE_URL.test(url);
-// Images are never fetched: a model could point them at any server. The alt text stands in.
-md.renderer.rules.image = (tokens, idx, options, env, self) => {
-  const alt = self.renderInlineAsText(tokens[idx].children ?? [], options, env);
-  return `<span class="lw-md__image" title="image not loaded">${md.utils.escapeHtml(alt)}</span>`;
-};
-// Before `escape`, which would otherwise turn `\(` into a literal parenthesis.
-md.inline.ruler.before("escape", "math_inline", mathInline);
-md.block.ruler.after("fence", "math_block", mathBlock, {
-  alt: ["paragraph", "reference", "blockquote", "list"],
-});
-md.renderer.rules.math_inline = (tokens, idx) => renderTex(tokens[idx].content, false);
-md.renderer.rules.math_display = (tokens, idx) => renderTex(tokens[idx].content, true);
-md.renderer.rules.math_block = (tokens, idx) => `${renderTex(tokens[idx].content, true)}\n`;
+addMath(md);
+addMarkup(md);
 
 /**
  * Whether a style attribute is plain declarations. KaTeX writes lengths, keywords, hex colours
- * and `calc()`, and markdown-it writes `text-align`; quotes, backslashes, slashes and `@` are
- * refused outright so that CSS escapes and comments cannot hide `url(` or `@import`.
+ * and `calc()`; quotes, backslashes, slashes and `@` are refused outright so that CSS escapes
+ * and comments cannot hide `url(` or `@import`.
  */
 function isPlainStyle(style: string): boolean {
   if (!/^[\w\s#%.,:;()+*-]*$/.test(style)) return false;
@@ -245,13 +96,16 @@ function plainText(source: string): HTMLElement {
 }
 
 /**
- * Renders model output (Markdown with TeX math) to sanitized DOM.
+ * Renders model output (prose with TeX math) to sanitized DOM, keeping every character it holds.
  *
- * Raw HTML in the source is shown as text; `$…$`, `$$…$$`, `\(…\)` and `\[…\]` become KaTeX
- * (TeX errors show the source in red); links keep only http(s), mailto and `#` targets and
- * open in a new tab; images show their alt text and are never fetched. Nothing in the result
- * can run script or load a resource. Sources over {@link MAX_MARKDOWN_CHARS} characters are
- * shown as plain text with a note.
+ * The rules are few (README, "How model output is shown"): `*emphasis*` and `**bold**` where
+ * the stars hug a word, `` `code` `` and fenced code blocks, `[text](https://…)` links, and
+ * math (`$…$`, `$$…$$`, `\(…\)`, `\[…\]`, bare `\begin{align*}` and friends) typeset by
+ * KaTeX. Everything else (`#`, `1.`, `>`, `|`, `_`, HTML, entities, backslashes) is shown as
+ * written. Each formula is a `span.lw-md__math` whose `data-tex` holds its source; one KaTeX
+ * cannot typeset is shown as its source, marked. Links keep only http(s), mailto and `#`
+ * targets and open in a new tab. Nothing in the result can run script or load a resource.
+ * Sources over {@link MAX_MARKDOWN_CHARS} characters are shown as plain text with a note.
  *
  * @returns A fragment holding one `div.lw-md`, ready for `el.replaceChildren(...)`.
  */
@@ -263,7 +117,12 @@ export function renderMarkdown(source: string): DocumentFragment {
   }
   const root = document.createElement("div");
   root.className = "lw-md";
-  root.append(sanitizeHtml(md.render(source)));
+  const env: MathEnv = { tex: [] };
+  root.append(sanitizeHtml(md.render(source, env)));
+  // Set after sanitizing, so that the sanitizer keeps refusing every data attribute.
+  root.querySelectorAll<HTMLElement>(".lw-md__math").forEach((el, i) => {
+    el.dataset.tex = env.tex[i];
+  });
   fragment.append(root);
   return fragment;
 }

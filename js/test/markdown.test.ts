@@ -87,17 +87,16 @@ function poke(root: Element): void {
 const katexCount = (el: Element) => el.querySelectorAll(".katex").length;
 
 describe("renderMarkdown formatting", () => {
-  test("renders headings, lists, emphasis and inline code", () => {
-    const el = mount("# Plan\n\n1. *first*\n2. **second** with `x < y`\n\n- a\n- b");
-    expect(el.querySelector("h1")?.textContent).toBe("Plan");
-    expect([...el.querySelectorAll("ol > li")].map((li) => li.textContent)).toEqual([
-      "first",
-      "second with x < y",
-    ]);
+  test("keeps heading, list and quote markers as text; emphasis and inline code render", () => {
+    const el = mount("# Plan\n\n1. *first*\n2. **second** with `x < y`\n\n- a\n> b");
+    expect(el.querySelector("h1, ol, ul, li, blockquote")).toBeNull();
+    expect(el.textContent).toContain("# Plan");
+    expect(el.textContent).toContain("1. first");
+    expect(el.textContent).toContain("- a");
+    expect(el.textContent).toContain("> b");
     expect(el.querySelector("em")?.textContent).toBe("first");
     expect(el.querySelector("strong")?.textContent).toBe("second");
     expect(el.querySelector("code")?.textContent).toBe("x < y");
-    expect(el.querySelectorAll("ul > li")).toHaveLength(2);
   });
 
   test("code blocks and code spans keep their text, math and HTML included", () => {
@@ -121,8 +120,8 @@ describe("renderMarkdown formatting", () => {
       "http://b.test",
       "mailto:c@c.test",
       "#d",
-      "https://e.test",
     ]);
+    expect(el.textContent).toContain("<https://e.test>");
     for (const a of links) {
       expect(a.getAttribute("rel")).toBe("noopener noreferrer nofollow");
       expect(a.getAttribute("target")).toBe("_blank");
@@ -135,15 +134,17 @@ describe("renderMarkdown formatting", () => {
     expect(el.textContent).toContain("[rel](notes/a.md) [js](javascript:alert(1)) [ftp](ftp://f.test)");
   });
 
-  test("images show their alt text and are never loaded", () => {
-    const el = mount("see ![a *plot*](https://evil.test/a.png)");
-    expect(el.querySelector("img")).toBeNull();
-    expect(el.querySelector(".lw-md__image")?.textContent).toBe("a plot");
+  test("images stay their source text and are never loaded", () => {
+    const el = mount("see ![a plot](https://evil.test/a.png)");
+    expect(el.querySelector("img, a")).toBeNull();
+    expect(el.textContent).toContain("see ![a plot](https://evil.test/a.png)");
   });
 
-  test("tables keep their column alignment", () => {
+  test("tables stay their lines of pipes", () => {
     const el = mount("| a | b |\n|---|--:|\n| 1 | 2 |");
-    expect(el.querySelector("td:last-child")?.getAttribute("style")).toBe("text-align:right");
+    expect(el.querySelector("table")).toBeNull();
+    expect(el.querySelectorAll("br")).toHaveLength(2);
+    expect(el.textContent).toContain("|---|--:|");
   });
 
   test("a source over the limit is plain text with a note, not parsed", () => {
@@ -189,7 +190,8 @@ describe("renderMarkdown math", () => {
 
   test("TeX errors show the source in place", () => {
     const el = mount("bad $\\frac{1$ end");
-    expect(el.querySelector(".katex-error")?.textContent).toBe("\\frac{1");
+    expect(el.querySelector(".lw-md__math-error")?.textContent).toBe("\\frac{1");
+    expect(el.textContent).toContain("bad $\\frac{1$ end");
   });
 
   test("formulas that crash KaTeX show their source", () => {
