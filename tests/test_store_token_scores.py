@@ -47,6 +47,12 @@ def test_scores_come_back_as_the_stored_float32_bit_for_bit(store: lw.Store, ite
     }
 
 
+def test_a_lone_surrogate_in_a_token_is_kept_as_a_replacement_character(store: lw.Store) -> None:
+    item = store.add_item("q", ["ab"])
+    store.add_token_scores(item, ["a", "\ud800b"], [0.0, -1.0], [2])
+    assert store.token_scores(item)["tokens"] == ["a", "\ufffdb"]  # type: ignore[index]
+
+
 def test_the_first_scores_kept_stay(store: lw.Store, item: str) -> None:
     store.add_token_scores(item, TOKENS, SCORES, [4, 3], kind="logprob")
     store.add_token_scores(item, TOKENS, [0.0] * 7, [4, 3], kind="entropy")

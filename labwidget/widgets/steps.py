@@ -48,13 +48,19 @@ def saved_state(store: Store, item: str, shape: list[int]) -> dict[str, Any]:
     return state
 
 
-def item_traits(store: Store, item_id: str, suggestions: list[Any]) -> dict[str, Any]:
-    """The traits that show one stored item: steps, heatmap (if kept), this annotator's labels."""
+def item_traits(
+    store: Store, item_id: str, suggestions: list[Any], heatmap: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The traits that show one stored item: steps, heatmap, this annotator's saved labels.
+
+    The heatmap is ``heatmap`` (traits from ``token_traits``), or else the token scores kept
+    with the item.
+    """
     item = store.item(item_id)
     saved = saved_state(store, item_id, [len(a) for a in item["alternatives"]])
     suggestions = suggestions or [None] * len(item["steps"])
     return {
-        **stored_token_traits(store, item_id),
+        **(heatmap or stored_token_traits(store, item_id)),
         "prompt": item["prompt"],
         "steps": item["steps"],
         "alternatives": item["alternatives"],
@@ -235,7 +241,7 @@ class StepLabeler(LabWidget):
                         meta=score_meta,
                     )
             # What was passed is shown, even where the store kept other scores before.
-            traits.update(item_traits(store, new_id, suggested), **heatmap)
+            traits.update(item_traits(store, new_id, suggested, heatmap))
         super().__init__(store=store, **traits)
         self.generator = generator
 
