@@ -16,6 +16,7 @@ from alembic import command
 from sqlalchemy.engine import make_url
 
 import labwidget as lw
+from labwidget import cli
 from labwidget.store import _migrate, init_database
 from labwidget.store._engine import make_engine, resolve_url
 
@@ -182,3 +183,31 @@ def test_an_annotator_keeps_scores_with_an_item_but_cannot_change_them(annotator
         with pytest.raises(sa.exc.ProgrammingError, match="permission denied"), engine.begin() as c:
             c.exec_driver_sql(statement)
     engine.dispose()
+
+
+def test_a_team_store_upgraded_from_before_gives_annotators_the_new_table(pg_url: str) -> None:
+    import psycopg
+
+    engine = make_engine(resolve_url(pg_url))
+    _migrate.upgrade(engine, "0003")
+    engine.dispose()
+    admin = make_url(pg_url).set(drivername="postgresql").render_as_string(False)
+    name = f"lw_ann_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(admin, autocommit=True) as connection:
+        # As `labwidget db init` left a 0003 store: the group reads every table there was.
+        connection.execute(
+            "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = "
+            "'labwidget_annotator') THEN CREATE ROLE labwidget_annotator NOLOGIN; END IF; END $$"
+        )
+        connection.execute("GRANT SELECT ON ALL TABLES IN SCHEMA public TO labwidget_annotator")
+        connection.execute("GRANT INSERT ON items, steps TO labwidget_annotator")
+        connection.execute(f'CREATE ROLE "{name}" LOGIN IN ROLE labwidget_annotator')
+        try:
+            assert cli.main(["db", "upgrade", pg_url]) == 0
+            with lw.Store(make_url(pg_url).set(username=name).render_as_string(False)) as store:
+                item = store.add_item("q", ["a"])
+                store.add_token_scores(item, ["a"], [-0.5], [1])
+                assert store.token_scores(item)["scores"] == [-0.5]  # type: ignore[index]
+        finally:
+            connection.execute(f'DROP OWNED BY "{name}"')
+            connection.execute(f'DROP ROLE "{name}"')
