@@ -382,6 +382,7 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
           scores: decodeFloat32(model.get("token_scores") as Parameters<typeof decodeFloat32>[0]),
           stepTokenCounts: model.get("step_token_counts"),
           kind: model.get("score_kind"),
+          about: model.get("score_about"),
           slots: Array.from({ length: stepCount() }, (_, step) => rows[step]?.heat),
         });
         heatmap.setVisible(heatmapOn);

@@ -49,6 +49,8 @@ export interface StepLabelerTraits {
   token_scores: PackedArray | Record<string, never>;
   step_token_counts: number[];
   score_kind: ScoreKind;
+  /** What the token scores are, in words: the heatmap's caption (absent from an older kernel). */
+  score_about?: string;
   /** With a queue: where in it this item is, and how far along the annotator is. */
   progress: Partial<QueueProgress>;
   /** The kernel's signed word that the server extension may commit this item's labels. */

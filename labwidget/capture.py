@@ -8,6 +8,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from labwidget._logprobs import about
 from labwidget.render import Item, Split, Tokenizer, to_item
 from labwidget.store import Store
 from labwidget.widgets.steps import StepLabeler
@@ -42,6 +43,11 @@ def label(
     """Show a model output in a StepLabeler: steps to label, tokens coloured by log-prob.
 
     Takes every output ``to_item`` takes (text, steps, ids, a ``generate`` output, logits).
+    The token scores are kept with the item in the store, so the item shows its heatmap when
+    it is opened again (``StepLabeler(store=store, queue=[item_id])``). The heatmap's caption
+    says what they are: log-probs under the sampling distribution (``generate``'s ``scores``,
+    after temperature, top-k and top-p) or under the raw logits (``output_logits=True``, or
+    a forward pass).
 
     Args:
         output: the model output; see ``labwidget.render.to_item``.
@@ -83,6 +89,7 @@ def label(
         token_scores=scores,
         step_token_counts=item.step_token_counts if scores is not None else (),
         score_kind=score,
+        score_meta=about(item.meta, score) if scores is not None else None,
         **labeler_kwargs,
     )
 
@@ -90,10 +97,11 @@ def label(
 class Capture:
     """Records a sample of a model's outputs into a store while the ``with`` block runs.
 
-    Made by ``capture()``; the counts say what happened: ``seen`` outputs, ``recorded`` items,
-    ``skipped`` outputs (not sampled or filtered out), ``failed`` recordings (logged as
-    warnings on the ``labwidget.capture`` logger, never raised; the last few messages are in
-    ``errors``).
+    Made by ``capture()``; each recorded item keeps its tokens' log-probs (see
+    ``Store.token_scores``) when the output carried logits. The counts say what happened:
+    ``seen`` outputs, ``recorded`` items, ``skipped`` outputs (not sampled or filtered out),
+    ``failed`` recordings (logged as warnings on the ``labwidget.capture`` logger, never
+    raised; the last few messages are in ``errors``).
     """
 
     def __init__(
@@ -270,9 +278,19 @@ class Capture:
             )
             if self.filter is not None and not self.filter(item):
                 continue
-            self.store.add_item(
-                item.prompt, item.steps, dataset=self.dataset, meta=item.meta, source="capture"
-            )
+            with self.store.batch() as writes:
+                item_id = writes.add_item(
+                    item.prompt, item.steps, dataset=self.dataset, meta=item.meta, source="capture"
+                )
+                if item.token_logprobs is not None:
+                    writes.add_token_scores(
+                        item_id,
+                        item.tokens,
+                        item.token_logprobs.tolist(),
+                        item.step_token_counts,
+                        kind="logprob",
+                        meta=about(item.meta, "logprob"),
+                    )
             self.recorded += 1
             recorded = True
         if not recorded:
@@ -304,7 +322,9 @@ def capture(
     Use as ``with capture(model, tokenizer=tok, store=store, every=100) as seen: train()``.
     Results are returned untouched (the very same objects); recording errors are logged, never
     raised; ``model.generate`` and every hook are restored on exit, also after an exception.
-    Each recorded sequence becomes an item (steps and meta with generation settings).
+    Each recorded sequence becomes an item (steps and meta with generation settings) with its
+    tokens' log-probs kept beside it (``Store.token_scores``: float32, and under which
+    distribution), so the item shows its heatmap whenever it is opened.
 
     Args:
         model: a torch module with a ``generate`` method (e.g. a Hugging Face model).

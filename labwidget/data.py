@@ -8,15 +8,18 @@ labeling and two small integer arrays that map each example to its labeling and 
 example is read from the store when asked for (``__getitems__`` reads a whole DataLoader batch
 in one query), so a store of millions of labels costs a few bytes per example, any sampler
 (``DistributedSampler`` included) can shuffle it, and each DataLoader worker opens its own
-connection.
+connection. Building the index reads every labeling once, a chunk at a time, and (when a
+length limit is set) tokenizes each chunk to count the labels truncation cuts; nothing of it
+is kept but the counts.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+from array import array
 from collections.abc import Iterator, Sequence
 from datetime import datetime
-from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -24,6 +27,7 @@ import sqlalchemy as sa
 import torch.utils.data
 
 from labwidget._collate import PreferenceCollator, StepCollator
+from labwidget._encoding import encode_steps, kept_labels, written_labels
 from labwidget._follow import follow
 from labwidget.formats._labelings import Labeling
 from labwidget.formats.trl import NEUTRAL, branches, preference
@@ -43,69 +47,7 @@ __all__ = [
 CHUNK = 256  # labelings read from the store in one query
 CACHE = 4_096  # labelings whose encoded examples are kept for the next lookups
 
-
-def encode_steps(
-    rows: Sequence[dict[str, Any]],
-    tokenizer: Any,
-    *,
-    step_separator: str = "\n",
-    max_length: int | None = 1024,
-    max_completion_length: int | None = None,
-    train_on_last_step_only: bool = False,
-    is_eval: bool = False,
-) -> list[dict[str, list[int]]]:
-    r"""Tokenize stepwise rows exactly as TRL 1.13's ``PRMTrainer.tokenize_row``, in one batch.
-
-    BOS (when the tokenizer has one), the prompt, then each step followed by the separator; the
-    label sits on the last separator token of each step, -100 elsewhere.
-
-    >>> from transformers import PreTrainedTokenizerFast
-    >>> from tokenizers import Tokenizer, models, pre_tokenizers
-    >>> vocab = {"<s>": 0, "2+2": 1, "is": 2, "4": 3, "\n": 4}
-    >>> core = Tokenizer(models.WordLevel(vocab, unk_token="<s>"))
-    >>> core.pre_tokenizer = pre_tokenizers.Split("\n", "isolated")
-    >>> tok = PreTrainedTokenizerFast(tokenizer_object=core, bos_token="<s>")
-    >>> encode_steps([{"prompt": "2+2", "completions": ["is", "4"], "labels": [True, False]}], tok)
-    [{'input_ids': [0, 1, 2, 4, 3, 4], 'labels': [-100, -100, -100, 1, -100, 0]}]
-    """
-    separator = tokenizer.encode(step_separator, add_special_tokens=False)
-    bos = tokenizer.bos_token_id
-    texts = list(chain.from_iterable([row["prompt"], *row["completions"]] for row in rows))
-    ids = iter(_token_ids(tokenizer, texts))
-    out = []
-    for row in rows:
-        prompt = next(ids)
-        steps = [next(ids) for _ in row["completions"]]
-        labels = [int(label) for label in row["labels"]]
-        if train_on_last_step_only and not is_eval:
-            labels = [-100] * (len(labels) - 1) + labels[-1:]
-        if len(labels) != len(steps):
-            raise ValueError(f"a row has {len(steps)} steps but {len(labels)} labels")
-        completion: list[int] = []
-        marks: list[int] = []
-        for step, label in zip(steps, labels, strict=True):
-            completion += step + separator
-            marks += [-100] * (len(step) + len(separator) - 1) + [label]
-        head = [bos, *prompt] if bos is not None else prompt
-        if max_completion_length is not None:
-            completion, marks = completion[:max_completion_length], marks[:max_completion_length]
-        input_ids, row_labels = head + completion, [-100] * len(head) + marks
-        if max_length is not None:
-            input_ids, row_labels = input_ids[:max_length], row_labels[:max_length]
-        out.append({"input_ids": input_ids, "labels": row_labels})
-    return out
-
-
-def _token_ids(tokenizer: Any, texts: list[str]) -> list[list[int]]:
-    """``tokenizer(texts, add_special_tokens=False)["input_ids"]``, faster on a fast tokenizer."""
-    if not texts:
-        return []
-    if getattr(tokenizer, "is_fast", False):
-        # The Rust tokenizer itself: the same ids without building a BatchEncoding.
-        encoded = tokenizer.backend_tokenizer.encode_batch_fast(texts, add_special_tokens=False)
-        return [e.ids for e in encoded]
-    ids: list[list[int]] = tokenizer(texts, add_special_tokens=False)["input_ids"]
-    return ids
+logger = logging.getLogger(__name__)
 
 
 def _pad_id(tokenizer: Any) -> int:
@@ -143,6 +85,13 @@ class StepDataset(torch.utils.data.Dataset[dict[str, list[int]]]):
     The rows are those ``labwidget.formats.trl.stepwise`` exports (PRM800K branches, the
     ``neutral`` policy), tokenized as TRL 1.13's ``PRMTrainer`` does; see ``encode_steps``.
 
+    Truncation is never silent. ``max_length`` and ``max_completion_length`` cut the labels of
+    the steps past the limit; a row can lose all of them, and such a row trains on nothing (a
+    batch of only such rows gives a NaN loss). Building the dataset counts both, keeps the
+    counts as attributes, and logs one warning on the ``labwidget.data`` logger when there are
+    any. By default a row left with no label is dropped; ``drop_unlabeled=False`` keeps it, for
+    exactly the examples TRL 1.13 makes. Counting tokenizes every row once when a limit is set.
+
     Args:
         store: the store to read.
         tokenizer: a Hugging Face tokenizer.
@@ -160,6 +109,15 @@ class StepDataset(torch.utils.data.Dataset[dict[str, list[int]]]):
         max_completion_length: truncate the steps to this many tokens first.
         train_on_last_step_only: keep only the last step's label (unless ``is_eval``).
         is_eval: this is an evaluation set (see ``train_on_last_step_only``).
+        drop_unlabeled: leave out rows that truncation left with no label (the default);
+            False keeps them, as TRL does.
+
+    Attributes:
+        truncated_labels: step labels that truncation cut off, over every row read (a dropped
+            row's included); with ``train_on_last_step_only`` a row has one label to lose.
+        truncated_rows: rows that lost at least one label that way.
+        unlabeled_rows: rows left with no label at all; not in the dataset unless
+            ``drop_unlabeled=False``.
     """
 
     def __init__(
@@ -179,6 +137,7 @@ class StepDataset(torch.utils.data.Dataset[dict[str, list[int]]]):
         max_completion_length: int | None = None,
         train_on_last_step_only: bool = False,
         is_eval: bool = False,
+        drop_unlabeled: bool = True,
     ) -> None:
         if neutral not in NEUTRAL:
             raise ValueError(f"neutral is one of {', '.join(NEUTRAL)}, not {neutral!r}")
@@ -186,6 +145,7 @@ class StepDataset(torch.utils.data.Dataset[dict[str, list[int]]]):
         self.neutral = neutral
         self.min_agreement = min_agreement
         self.annotator = annotator
+        self.drop_unlabeled = drop_unlabeled
         self.encoding = {
             "step_separator": step_separator,
             "max_length": max_length,
@@ -197,16 +157,53 @@ class StepDataset(torch.utils.data.Dataset[dict[str, list[int]]]):
         self._dataset = dataset
         self._handle = _StoreHandle(store)
         self._keys = self._labeling_keys()
-        counts = np.zeros(len(self._keys), dtype=np.int32)
+        self.truncated_labels = 0
+        self.truncated_rows = 0
+        self.unlabeled_rows = 0
+        # Compact while it grows: 4 bytes per example, not a Python int object.
+        row_key, row_branch = array("i"), array("i")
         for start in range(0, len(self._keys), CHUNK):
             found = self._read(range(start, min(start + CHUNK, len(self._keys))))
-            for k, rows in found.items():
-                counts[k] = len(rows)
-        self._row_key = np.repeat(np.arange(len(self._keys), dtype=np.int32), counts)
-        starts = np.cumsum(counts) - counts
-        self._row_branch = np.arange(len(self._row_key), dtype=np.int32) - np.repeat(starts, counts)
+            flat = [(k, branch) for k, rows in found.items() for branch in range(len(rows))]
+            counts = self._label_counts([row for rows in found.values() for row in rows])
+            for (k, branch), (written, kept) in zip(flat, counts, strict=True):
+                self.truncated_labels += written - kept
+                self.truncated_rows += written > kept
+                self.unlabeled_rows += kept == 0
+                if kept > 0 or not drop_unlabeled:
+                    row_key.append(k)
+                    row_branch.append(branch)
+        self._row_key = np.frombuffer(row_key, dtype=np.intc)
+        self._row_branch = np.frombuffer(row_branch, dtype=np.intc)
         self._cache: dict[int, list[dict[str, list[int]]]] = {}
         self.collate = StepCollator(pad_token_id=_pad_id(tokenizer))
+        if self.truncated_labels:
+            logger.warning("StepDataset: %s", self._truncation_report())
+
+    def _truncation_report(self) -> str:
+        """What truncation cut, in words, for the warning a build logs."""
+        limits = {k: self.encoding[k] for k in ("max_length", "max_completion_length")}
+        said = ", ".join(f"{k}={v}" for k, v in limits.items() if v is not None)
+        report = f"{said} cut off {self.truncated_labels} step labels in {self.truncated_rows} rows"
+        if not self.unlabeled_rows:
+            return report
+        fate = (
+            "dropped them (drop_unlabeled=False keeps them, as TRL does)"
+            if self.drop_unlabeled
+            else "kept them: they train on nothing, and a batch of only such rows has a NaN loss"
+        )
+        left = f"{self.unlabeled_rows} rows were left with no label"
+        return f"{report}; {left}, and the dataset {fate}"
+
+    def _label_counts(self, rows: list[dict[str, Any]]) -> list[tuple[int, int]]:
+        """(labels written untruncated, labels kept) per row: one tokenizer call for them all."""
+        settings = self.encoding
+        last = {k: bool(settings[k]) for k in ("train_on_last_step_only", "is_eval")}
+        written = [written_labels(row, **last) for row in rows]
+        if settings["max_length"] is None and settings["max_completion_length"] is None:
+            return [(n, n) for n in written]  # nothing is cut: no need to tokenize
+        kept = map(kept_labels, self.encode(rows))
+        return list(zip(written, kept, strict=True))
 
     def __len__(self) -> int:
         return len(self._row_key)
@@ -233,12 +230,14 @@ class StepDataset(torch.utils.data.Dataset[dict[str, list[int]]]):
         return encode_steps(rows, self.tokenizer, **self.encoding)  # type: ignore[arg-type]
 
     def rows(self) -> Iterator[dict[str, Any]]:
-        """The text rows ``{prompt, completions, labels}`` in example order, read in chunks."""
+        """The text rows ``{prompt, completions, labels}`` of the examples, in example order."""
         for start in range(0, len(self._keys), CHUNK):
-            chunk = range(start, min(start + CHUNK, len(self._keys)))
-            found = self._read(chunk)
-            for k in chunk:
-                yield from found.get(k, [])
+            end = min(start + CHUNK, len(self._keys))
+            found = self._read(range(start, end))
+            first, last = np.searchsorted(self._row_key, [start, end])
+            keys, branches = self._row_key[first:last], self._row_branch[first:last]
+            for k, branch in zip(keys.tolist(), branches.tolist(), strict=True):
+                yield found[k][branch]
 
     def _labeling_keys(self) -> list[tuple[str, str]]:
         """(item, annotator) per labeling, in the order ``formats.trl.stepwise`` uses."""
@@ -324,8 +323,9 @@ class PreferenceDataset(torch.utils.data.Dataset[dict[str, Any]]):
 
     Each example is what TRL's ``RewardTrainer`` makes of a ``{prompt, chosen, rejected}``
     row: ``prompt + answer``, EOS appended unless already there, tokenized with the tokenizer's
-    special tokens; pairs longer than ``max_length`` are left out, as TRL filters them. The
-    encoded pairs are held in memory (preferences are far fewer than step labels).
+    special tokens; pairs longer than ``max_length`` are left out, as TRL filters them, and
+    counted (``too_long_pairs``, and a warning on the ``labwidget.data`` logger). The encoded
+    pairs are held in memory (preferences are far fewer than step labels).
 
     Args:
         store: the store to read.
@@ -333,6 +333,9 @@ class PreferenceDataset(torch.utils.data.Dataset[dict[str, Any]]):
         dataset: only comparisons of this dataset.
         annotator: only this annotator's preferences.
         max_length: leave out pairs with a side longer than this (TRL's default 1024).
+
+    Attributes:
+        too_long_pairs: the pairs left out for a side longer than ``max_length``.
     """
 
     def __init__(
@@ -354,12 +357,22 @@ class PreferenceDataset(torch.utils.data.Dataset[dict[str, Any]]):
         texts = [text(row, "chosen") for row in rows] + [text(row, "rejected") for row in rows]
         ids = tokenizer(texts)["input_ids"] if texts else []
         self._pairs: list[dict[str, Any]] = []
+        self.too_long_pairs = 0
         for row, chosen, rejected in zip(rows, ids[: len(rows)], ids[len(rows) :], strict=True):
             if max_length is not None and max(len(chosen), len(rejected)) > max_length:
+                self.too_long_pairs += 1
                 continue
             pair = {"chosen_ids": chosen, "rejected_ids": rejected}
             self._pairs.append({**pair, "margin": row["margin"]} if "margin" in row else pair)
         self.collate = PreferenceCollator(pad_token_id=_pad_id(tokenizer))
+        if self.too_long_pairs:
+            logger.warning(
+                "PreferenceDataset: left out %d of %d pairs with a side longer than "
+                "max_length=%d tokens, as TRL does; raise max_length to keep them",
+                self.too_long_pairs,
+                len(rows),
+                max_length,
+            )
 
     def __len__(self) -> int:
         return len(self._pairs)

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from labwidget._logprobs import token_scores
 from labwidget.store import clean_text
 
 if TYPE_CHECKING:
@@ -29,8 +30,6 @@ _SEPARATORS = {
     "blank": re.compile(r"\n[ \t]*\n\s*"),
     "step": re.compile(r"(?=^[ \t]*Step\s+\d+\s*[:.])", re.MULTILINE | re.IGNORECASE),
 }
-# Rows of logits scored at once: bounds the device memory of the float32 copy.
-_CHUNK = 64
 
 
 class Tokenizer(Protocol):
@@ -102,9 +101,15 @@ def to_item(
     >>> to_item("2 + 2 = 4\nSo the answer is 4.").steps
     ['2 + 2 = 4', 'So the answer is 4.']
     """
+    if not isinstance(prompt, str):
+        raise TypeError(f"the prompt must be a string (the question answered), not {prompt!r}")
     facts: dict[str, Any] = {"split": split if isinstance(split, str) else _split_name(split)}
     if isinstance(output, (list, tuple)) and not output:
         raise ValueError("the output is empty: an empty list")
+    if isinstance(output, (list, tuple)) and any(isinstance(s, str) for s in output):
+        for number, step in enumerate(output):
+            if not isinstance(step, str):
+                raise TypeError(f"step {number} is {step!r}: a list of steps holds only strings")
     if isinstance(output, str):
         facts["input"] = "text"
         item = _from_text(prompt, output, split, [])
@@ -215,6 +220,7 @@ def _from_tensors(
     elif isinstance(output, torch.Tensor) and output.is_floating_point():
         facts["input"] = "logits"
         if token_ids is None:
+            _refuse_broken(output)  # broken numerics are the bigger news: ids would not mend them
             raise ValueError("logits need their ids: pass token_ids=… (the ids they score)")
         ids = _one_sequence(torch.as_tensor(token_ids), index, "token_ids")
         if ids.is_floating_point() or ids.dtype == torch.bool:
@@ -276,52 +282,18 @@ def _from_tensors(
     return item
 
 
-def token_scores(
-    rows: Sequence[torch.Tensor] | torch.Tensor, chosen: torch.Tensor, *, first: int = 0
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Log-prob of each chosen token and entropy of each distribution, as float32 CPU vectors.
-
-    ``rows[i]`` are the logits (``[V]``) that chose ``chosen[i]``. The work happens on the rows'
-    device in chunks; only the two 1-D results travel to the CPU. ``-inf`` logits (tokens masked
-    by top-k or top-p) are allowed; NaN and ``+inf`` are not, nor a chosen token of probability 0.
-
-    >>> import torch
-    >>> lp, ent = token_scores(torch.zeros(1, 4), torch.tensor([2]))
-    >>> round(lp.item(), 4), round(ent.item(), 4)  # ln(1/4), ln 4
-    (-1.3863, 1.3863)
-    """
+def _refuse_broken(logits: torch.Tensor) -> None:
+    """Raise at the first NaN or +inf in ``logits``, naming where it is and what to pass."""
     import torch
 
-    if len(rows) != len(chosen):
-        raise ValueError(f"{len(rows)} rows of logits for {len(chosen)} tokens")
-    logprobs, entropies, bad = [], [], []
-    with torch.no_grad():
-        for begin in range(0, len(rows), _CHUNK):
-            part = rows[begin : begin + _CHUNK]
-            block = part if isinstance(part, torch.Tensor) else torch.stack(list(part))
-            block = block.detach().float()
-            bad.append(torch.isnan(block).any(-1) | torch.isposinf(block).any(-1))
-            logp = torch.log_softmax(block, dim=-1)
-            ids = chosen[begin : begin + _CHUNK].to(block.device)
-            logprobs.append(logp.gather(-1, ids[:, None]).squeeze(-1))
-            p = logp.exp()
-            entropies.append(-torch.where(p > 0, p * logp, torch.zeros_like(p)).sum(-1))
-        flags = torch.cat(bad).cpu()
-        lp = torch.cat(logprobs).float().cpu()
-        ent = torch.cat(entropies).float().cpu()
-    if bool(flags.any()):
-        step = int(flags.nonzero()[0])
+    bad = torch.isnan(logits) | torch.isposinf(logits)
+    if bool(bad.any()):
+        where = [int(i) for i in bad.nonzero()[0]]
         raise ValueError(
-            f"the logits at generation step {step} (token position {first + step}) hold NaN or "
-            "+inf: the model's numerics broke (check dtype overflow, e.g. fp16)"
+            f"the logits hold NaN or +inf (first at index {where}): the model's numerics broke "
+            "(check dtype overflow, e.g. fp16). Pass finite logits [T, V] with the ids they "
+            "score as token_ids=…"
         )
-    if not bool(torch.isfinite(lp).all()):
-        step = int((~torch.isfinite(lp)).nonzero()[0])
-        raise ValueError(
-            f"the token chosen at generation step {step} (token position {first + step}) has "
-            "probability 0 under its logits (every logit, or the chosen one, is -inf)"
-        )
-    return lp, ent
 
 
 def _one_sequence(tensor: torch.Tensor, index: int | None, what: str) -> torch.Tensor:

@@ -13,6 +13,8 @@ import torch
 
 import labwidget as lw
 from labwidget.capture import capture
+from labwidget.render import to_item
+from labwidget.widgets._buffers import unpack_strings
 from tests.test_render import TOK, TinyLM
 
 
@@ -212,7 +214,7 @@ def test_a_failing_store_does_not_stop_the_loop(
     def broken(*args: Any, **kwargs: Any) -> str:
         raise lw.StoreError("disk full")
 
-    monkeypatch.setattr(store, "add_item", broken)
+    monkeypatch.setattr(store, "batch", broken)
     model = TinyLM()
     with capture(model, tokenizer=TOK, store=store) as seen:
         run_generate(model, 0)
@@ -248,3 +250,67 @@ def test_a_model_without_generate_needs_forward_capture(store: lw.Store) -> None
     assert (seen.seen, seen.failed) == (1, 1)
     assert seen.errors == ["TypeError: token_ids must be integers, not torch.float32"]
     assert not scorer._forward_hooks
+
+
+def float32_bits(values: Any) -> bytes:
+    """The exact float32 bits of a tensor or a list of floats (0.0 and -0.0 differ)."""
+    return torch.as_tensor(values, dtype=torch.float32).numpy().tobytes()
+
+
+@pytest.mark.parametrize(
+    ("fields", "distribution", "about"),
+    [
+        ({"output_scores": True}, "sampling", "log-prob of each token under the sampling"),
+        ({"output_logits": True}, "raw", "log-prob of each token under the model's raw logits"),
+    ],
+)
+def test_a_captured_item_keeps_its_token_scores_and_reopens_with_its_heatmap(
+    store: lw.Store, fields: dict[str, bool], distribution: str, about: str
+) -> None:
+    model = TinyLM()
+    with capture(model, tokenizer=TOK, store=store):
+        out = model.generate(
+            prompt_ids(0), max_new_tokens=6, return_dict_in_generate=True, **fields
+        )
+    item = to_item(out, tokenizer=TOK)
+    assert item.token_logprobs is not None
+    [stored] = store.items()
+    kept = store.token_scores(stored["id"])
+    assert kept is not None
+    assert float32_bits(kept["scores"]) == float32_bits(item.token_logprobs)
+    assert (kept["kind"], kept["tokens"], kept["step_token_counts"]) == (
+        "logprob",
+        item.tokens,
+        item.step_token_counts,
+    )
+    assert kept["meta"]["distribution"] == distribution
+    assert kept["meta"]["about"].startswith(about)
+    # Days later: the queue shows the very float32 values, and says what they are.
+    reopened = lw.StepLabeler(store=store, queue=[stored["id"]])
+    assert reopened.token_scores["view"] == float32_bits(item.token_logprobs)
+    assert unpack_strings(reopened.tokens) == item.tokens
+    assert reopened.step_token_counts == item.step_token_counts
+    assert (reopened.score_kind, reopened.score_about) == ("logprob", kept["meta"]["about"])
+
+
+def test_forward_passes_keep_scores_under_their_raw_logits(store: lw.Store) -> None:
+    model = TinyLM()
+    with capture(model, tokenizer=TOK, store=store, forward=True):
+        model(torch.tensor([TOK.encode("q: ab\ncd")]))
+    [stored] = store.items()
+    kept = store.token_scores(stored["id"])
+    assert kept is not None
+    assert kept["meta"] == {
+        "distribution": "forward",
+        "about": "log-prob of each token under the raw logits of a forward pass",
+    }
+    assert len(kept["scores"]) == sum(kept["step_token_counts"]) == 7
+
+
+def test_an_output_without_logits_keeps_no_token_scores(store: lw.Store) -> None:
+    model = TinyLM()
+    with capture(model, tokenizer=TOK, store=store):
+        model.generate(prompt_ids(0), max_new_tokens=5)
+    [stored] = store.items()
+    assert store.token_scores(stored["id"]) is None
+    assert lw.StepLabeler(store=store, queue=[stored["id"]]).tokens == {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 from datetime import datetime, timedelta, timezone
@@ -192,11 +193,17 @@ def test_rows_match_the_trl_export_and_tensors_match_trl(store: lw.Store, tok: A
     plain = solution(store, "q1")
     rate(store, plain, [1, 1, -1])
     rate(store, plain, [1, 0], annotator="other")
-    ds = StepDataset(store, tok)
+    ds = StepDataset(store, tok, drop_unlabeled=False)
     exported = list(stepwise(store))
     assert list(ds.rows()) == exported
     assert [ds[i] for i in range(len(ds))] == [
         prm.PRMTrainer.tokenize_row(row, tok, "\n", 1024, None, False, False) for row in exported
+    ]
+    # Cut short, TRL leaves rows with no label at all; drop_unlabeled=False keeps them as TRL does.
+    cut = StepDataset(store, tok, max_length=4, drop_unlabeled=False)
+    assert cut.unlabeled_rows > 0
+    assert [cut[i] for i in range(len(cut))] == [
+        prm.PRMTrainer.tokenize_row(row, tok, "\n", 4, None, False, False) for row in exported
     ]
     assert [r["completions"] for r in ds.rows()] == [
         ["a", "b0"],
@@ -296,6 +303,7 @@ def test_preference_dataset_matches_reward_trainer(store: lw.Store, tok: Any) ->
     store.record_preference(too_long, "a")
     ds = PreferenceDataset(store, tok, max_length=40)
     assert len(ds) == 2
+    assert ds.too_long_pairs == 1
     ids = tok(["2+2 is four</s>", "1+1 is two</s>", "2+2 is five</s>", "1+1 is three</s>"])
     assert [ds[0]["chosen_ids"], ds[1]["chosen_ids"]] == ids["input_ids"][:2]
     assert [ds[0]["rejected_ids"], ds[1]["rejected_ids"]] == ids["input_ids"][2:]
@@ -306,3 +314,103 @@ def test_preference_dataset_matches_reward_trainer(store: lw.Store, tok: Any) ->
     for key in batch:
         assert torch.equal(batch[key], expected[key]), key
     assert isinstance(ds.collate, PreferenceCollator)
+
+
+def word_tokenizer() -> Any:
+    """One token per space-separated word and per newline, with BOS: lengths known by eye."""
+    words = ["<pad>", "<s>", "</s>", "\n", "q", "a", "b", "c", "d", "e", "f"]
+    core = tokenizers.Tokenizer(
+        tokenizers.models.WordLevel({w: i for i, w in enumerate(words)}, unk_token="<pad>")
+    )
+    core.pre_tokenizer = tokenizers.pre_tokenizers.Sequence(
+        [
+            tokenizers.pre_tokenizers.Split("\n", "isolated"),
+            tokenizers.pre_tokenizers.Split(" ", "removed"),
+        ]
+    )
+    return transformers.PreTrainedTokenizerFast(
+        tokenizer_object=core, bos_token="<s>", pad_token="<pad>", eos_token="</s>"
+    )
+
+
+@pytest.fixture
+def three_rows(store: lw.Store) -> lw.Store:
+    """BOS + "q", then steps of 2 + 1 (separator) tokens: the labels sit at positions 4, 7, 10;
+    a 6-word step's at 8; a 1-word step's at 3."""
+    rate(store, store.add_item("q", ["a b", "a b", "a b"]), [1, 1, -1])
+    rate(store, store.add_item("q", ["a b c d e f"]), [1])
+    rate(store, store.add_item("q", ["c"]), [-1])
+    return store
+
+
+@pytest.mark.parametrize(
+    ("settings", "counts", "kept"),
+    [
+        ({}, (0, 0, 0), [[1, 1, 0], [1], [0]]),
+        ({"max_length": 6}, (3, 2, 1), [[1], [0]]),
+        ({"max_length": None, "max_completion_length": 4}, (3, 2, 1), [[1], [0]]),
+        ({"max_length": 8}, (2, 2, 1), [[1, 1], [0]]),
+        ({"max_length": 9}, (1, 1, 0), [[1, 1], [1], [0]]),
+        ({"max_length": 6, "train_on_last_step_only": True}, (2, 2, 2), [[0]]),
+        ({"max_length": 11, "train_on_last_step_only": True}, (0, 0, 0), [[0], [1], [0]]),
+        ({"max_length": 6, "train_on_last_step_only": True, "is_eval": True}, (3, 2, 1), None),
+        ({"max_length": 2}, (5, 3, 3), []),
+    ],
+)
+def test_truncation_is_counted_and_unlabeled_rows_are_dropped(
+    three_rows: lw.Store,
+    settings: dict[str, Any],
+    counts: tuple[int, int, int],
+    kept: list[list[int]] | None,
+) -> None:
+    ds = StepDataset(three_rows, word_tokenizer(), **settings)
+    assert (ds.truncated_labels, ds.truncated_rows, ds.unlabeled_rows) == counts
+    if kept is not None:
+        assert [[x for x in ds[i]["labels"] if x != -100] for i in range(len(ds))] == kept
+    everything = StepDataset(three_rows, word_tokenizer(), drop_unlabeled=False, **settings)
+    assert len(everything) == 3
+    assert len(ds) == 3 - counts[2]
+    labeled = [set(everything[i]["labels"]) != {-100} for i in range(len(everything))]
+    assert list(ds.rows()) == [
+        row for row, keep in zip(everything.rows(), labeled, strict=True) if keep
+    ]
+
+
+def test_the_rows_left_after_a_cut_are_literal(three_rows: lw.Store) -> None:
+    ds = StepDataset(three_rows, word_tokenizer(), max_length=5)
+    assert [ds[i] for i in range(len(ds))] == [
+        {"input_ids": [1, 4, 5, 6, 3], "labels": [-100, -100, -100, -100, 1]},
+        {"input_ids": [1, 4, 7, 3], "labels": [-100, -100, -100, 0]},
+    ]
+
+
+def test_a_build_that_cuts_labels_says_so_once(
+    three_rows: lw.Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="labwidget.data"):
+        StepDataset(three_rows, word_tokenizer(), max_length=6)
+        StepDataset(three_rows, word_tokenizer(), max_length=6, drop_unlabeled=False)
+        StepDataset(three_rows, word_tokenizer(), max_length=9)
+        StepDataset(three_rows, word_tokenizer())
+    assert [r.getMessage() for r in caplog.records] == [
+        "StepDataset: max_length=6 cut off 3 step labels in 2 rows; 1 rows were left with no "
+        "label, and the dataset dropped them (drop_unlabeled=False keeps them, as TRL does)",
+        "StepDataset: max_length=6 cut off 3 step labels in 2 rows; 1 rows were left with no "
+        "label, and the dataset kept them: they train on nothing, and a batch of only such rows "
+        "has a NaN loss",
+        "StepDataset: max_length=9 cut off 1 step labels in 1 rows",
+    ]
+
+
+def test_too_long_preference_pairs_are_counted_and_logged(
+    store: lw.Store, tok: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    store.record_preference(store.add_comparison("x " * 80, " y", " z"), "a")
+    store.record_preference(store.add_comparison("2+2 is", " four", " five"), "a")
+    with caplog.at_level(logging.WARNING, logger="labwidget.data"):
+        ds = PreferenceDataset(store, tok, max_length=40)
+    assert (len(ds), ds.too_long_pairs) == (1, 1)
+    assert [r.getMessage() for r in caplog.records] == [
+        "PreferenceDataset: left out 1 of 2 pairs with a side longer than max_length=40 tokens, "
+        "as TRL does; raise max_length to keep them"
+    ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -467,3 +468,57 @@ def test_label_opens_labels_db_by_default(tmp_path: Path, monkeypatch: pytest.Mo
     widget = label("a\nb", prompt="q")
     widget.store.close()
     assert (tmp_path / "labels.db").exists()
+
+
+def test_label_keeps_the_scores_it_shows_and_says_what_they_are(sqlite_store: lw.Store) -> None:
+    out = generated("2+2=", "ab\nc", logits=scores_for("ab\nc"))
+    widget = label(out, tokenizer=TOK, store=sqlite_store, score="entropy")
+    assert widget.score_about == (
+        "entropy of the distribution at each token under the model's raw logits "
+        "(output_logits=True: before temperature, top-k, top-p)"
+    )
+    kept = sqlite_store.token_scores(widget.item_id)
+    assert kept is not None
+    assert kept["kind"] == "entropy"
+    assert kept["meta"]["distribution"] == "raw"
+    assert struct.pack(f"<{len(kept['scores'])}f", *kept["scores"]) == widget.token_scores["view"]
+    # The same output's text, labeled later, shows the heatmap that was kept with it.
+    again = label("ab\nc", prompt="2+2=", store=sqlite_store)
+    assert again.item_id == widget.item_id
+    assert again.token_scores == widget.token_scores
+    assert (again.tokens, again.step_token_counts) == (widget.tokens, [3, 1])
+    assert (again.score_kind, again.score_about) == ("entropy", widget.score_about)
+    # Scores computed now are shown as computed, even where others were kept first.
+    logprobs = label(out, tokenizer=TOK, store=sqlite_store)
+    assert logprobs.score_kind == "logprob"
+    assert unpack_float32(logprobs.token_scores) == pytest.approx([-math.log(len(TOK))] * 4)
+    assert sqlite_store.token_scores(widget.item_id)["kind"] == "entropy"  # type: ignore[index]
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf])
+def test_broken_logits_are_named_before_their_missing_ids(
+    sqlite_store: lw.Store, bad: float
+) -> None:
+    with pytest.raises(ValueError, match=r"^the logits hold NaN or \+inf \(first at index \[0\]\)"):
+        label(torch.tensor([bad]), store=sqlite_store)
+    logits = torch.zeros(3, 5)
+    logits[2, 4] = bad
+    with pytest.raises(ValueError, match=r"first at index \[2, 4\].*as token_ids=…"):
+        label(logits, store=sqlite_store)
+    assert sqlite_store.items() == []
+
+
+@pytest.mark.parametrize(
+    ("output", "kwargs", "message"),
+    [
+        ("a", {"prompt": None}, "the prompt must be a string .*, not None"),
+        ("a", {"prompt": 3}, "the prompt must be a string .*, not 3"),
+        (["a", 3, None], {}, "step 1 is 3: a list of steps holds only strings"),
+    ],
+)
+def test_a_prompt_or_steps_of_the_wrong_type_are_named(
+    sqlite_store: lw.Store, output: Any, kwargs: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(TypeError, match=message):
+        label(output, store=sqlite_store, **kwargs)
+    assert sqlite_store.items() == []

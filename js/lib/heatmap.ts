@@ -33,6 +33,12 @@ export interface HeatmapOptions {
   stepTokenCounts: number[];
   kind: ScoreKind;
   /**
+   * What the scores are, in words (e.g. "log-prob of each token under the sampling
+   * distribution …"), shown above the steps with what the colours mean. Without it the caption
+   * names the kind alone.
+   */
+  about?: string;
+  /**
    * One element per step (the labeler's step rows) that gets that step's tokens appended, or
    * `undefined` for a step whose element does not exist yet: its tokens wait for `attach`. By
    * default the heatmap adds its own block of steps to the container.
@@ -77,6 +83,19 @@ const CHARS_PER_LINE = 100;
 const ROOT_MARGIN = "200px 0px";
 
 const LN_HALF = Math.log(0.5);
+
+/** What a score is when nothing more is known, and what its colours say (see `scaleFor`). */
+const KIND_TEXT: Record<ScoreKind, { what: string; colours: string }> = {
+  logprob: { what: "log-prob of each token", colours: "red: less likely than ½, blue: likelier" },
+  entropy: { what: "entropy at each token", colours: "red: more uncertain than the median, blue: less" },
+  score: { what: "a score per token", colours: "red: low, blue: high" },
+};
+
+/** The heatmap's caption: what the scores are and what the colours mean. */
+export function captionText(kind: ScoreKind, about = ""): string {
+  const { what, colours } = KIND_TEXT[kind];
+  return `${about.trim() || what}. ${colours}.`;
+}
 const ROBUST_PERCENTILE = 95;
 
 /**
@@ -233,6 +252,11 @@ function checkLayout({ tokens, scores, stepTokenCounts, slots }: HeatmapOptions)
 export function mountHeatmap(container: HTMLElement, options: HeatmapOptions): Heatmap {
   checkLayout(options);
   const { tokens, scores, stepTokenCounts, kind, slots } = options;
+  // Model output is text, and so is what the kernel says about it: textContent, never markup.
+  const caption = document.createElement("div");
+  caption.className = "lw-heatmap__caption";
+  caption.dataset.testid = "heatmap-caption";
+  caption.textContent = captionText(kind, options.about);
   const scale = scaleFor(scores, kind);
   const pending = new Map<Element, { chunk: HTMLElement; start: number; end: number }>();
   const starts: number[] = [];
@@ -286,9 +310,12 @@ export function mountHeatmap(container: HTMLElement, options: HeatmapOptions): H
   if (slots === undefined) {
     root = document.createElement("div");
     root.className = "lw-heatmap";
-    root.append(...stepTokenCounts.map((_, step) => blockOf(step)));
+    root.append(caption, ...stepTokenCounts.map((_, step) => blockOf(step)));
     container.append(root);
   } else {
+    // The steps live in the labeler's rows; the caption goes just above them.
+    if (container.parentNode !== null) container.before(caption);
+    else container.prepend(caption);
     slots.forEach((slot, step) => slot?.append(blockOf(step)));
   }
 
@@ -304,12 +331,14 @@ export function mountHeatmap(container: HTMLElement, options: HeatmapOptions): H
     },
     setVisible(on) {
       visible = on;
+      caption.hidden = !on;
       if (root !== null) root.hidden = !on;
       else for (const block of blocks) if (block !== undefined) block.hidden = !on;
     },
     dispose() {
       observer?.disconnect();
       pending.clear();
+      caption.remove();
       if (root !== null) root.remove();
       else for (const block of blocks) block?.remove();
     },

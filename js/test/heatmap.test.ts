@@ -5,6 +5,7 @@ import {
   formatScore,
   mountHeatmap,
   type ObserverFactory,
+  captionText,
   renderTokens,
   type Scale,
   scaleFor,
@@ -175,6 +176,7 @@ function fakeObserver() {
   return { factory, state, show, hide };
 }
 
+const stepsText = (el: Element) => [...el.querySelectorAll(".lw-heatmap__step")].map((s) => s.textContent).join("");
 const chunksOf = (el: Element, step: number) => [...el.querySelectorAll(`[data-step="${step}"] .lw-heatmap__chunk`)];
 const spanCount = (el: Element) => el.querySelectorAll(".lw-tok").length;
 
@@ -194,7 +196,7 @@ describe("mountHeatmap", () => {
     expect(spanCount(container)).toBe(0);
     expect(fake.state.observed.size).toBe(3);
     // Unrendered steps hold their plain text, taking the room they will need.
-    expect(container.textContent).toBe(tokens.join(""));
+    expect(stepsText(container)).toBe(tokens.join(""));
     // Until laid out, a step's height is estimated from its lines: "\nSo" is two.
     expect(chunksOf(container, 1)[0].parentElement?.style.getPropertyValue("contain-intrinsic-size")).toBe("auto 3.2em");
 
@@ -208,7 +210,7 @@ describe("mountHeatmap", () => {
     expect(spanCount(container)).toBe(4);
     expect(container.querySelector("b")).toBeNull();
     expect(container.querySelector('[data-i="6"]')?.textContent).toBe("<b>x</b>");
-    expect(container.textContent).toBe(tokens.join(""));
+    expect(stepsText(container)).toBe(tokens.join(""));
   });
 
   it("hides and shows everything it added", () => {
@@ -296,6 +298,38 @@ describe("mountHeatmap", () => {
     expect(observe).toHaveBeenCalledTimes(3);
     heatmap.dispose();
     expect(disconnect).toHaveBeenCalledOnce();
+  });
+
+  it("says above the steps what the scores are and what the colours mean", () => {
+    const container = document.createElement("div");
+    const about = "log-prob of each token under the sampling distribution <b>(top-p)</b>";
+    const heatmap = mountHeatmap(container, { tokens, scores, stepTokenCounts, kind: "logprob", about, createObserver: null });
+    const caption = container.querySelector<HTMLElement>('[data-testid="heatmap-caption"]');
+    expect(caption?.textContent).toBe(`${about}. red: less likely than ½, blue: likelier.`);
+    expect(caption?.querySelector("b")).toBeNull();
+    expect(container.querySelector(".lw-heatmap")?.firstElementChild).toBe(caption);
+    heatmap.setVisible(false);
+    expect(caption?.hidden).toBe(true);
+    heatmap.setVisible(true);
+    expect(caption?.hidden).toBe(false);
+  });
+
+  it("puts the caption just above the rows when the steps go into slots, and takes it away", () => {
+    const box = document.createElement("div");
+    const list = box.appendChild(document.createElement("ol"));
+    const slots = stepTokenCounts.map(() => list.appendChild(document.createElement("li")));
+    const heatmap = mountHeatmap(list, { tokens, scores, stepTokenCounts, kind: "entropy", slots, createObserver: null });
+    expect([...box.children].map((child) => child.className)).toEqual(["lw-heatmap__caption", ""]);
+    expect(box.firstElementChild?.textContent).toBe("entropy at each token. red: more uncertain than the median, blue: less.");
+    heatmap.setVisible(false);
+    expect((box.firstElementChild as HTMLElement).hidden).toBe(true);
+    heatmap.dispose();
+    expect(box.children).toHaveLength(1);
+  });
+
+  it("names the kind alone when nothing more is said", () => {
+    expect(captionText("score")).toBe("a score per token. red: low, blue: high.");
+    expect(captionText("logprob", "  ")).toBe("log-prob of each token. red: less likely than ½, blue: likelier.");
   });
 
   it("refuses tokens, scores and steps that do not add up", () => {

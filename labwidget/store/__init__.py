@@ -18,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from labwidget.store import _claims, _migrate, _postgres, _queries
+from labwidget.store import _claims, _migrate, _postgres, _queries, _token_scores
 from labwidget.store._batch import Batch
 from labwidget.store._engine import (
     READ_ONLY,
@@ -263,6 +263,36 @@ class Store:
         if not found:
             raise KeyError(item_id)
         return found[0]
+
+    def add_token_scores(
+        self,
+        item: str,
+        tokens: Sequence[str],
+        scores: Sequence[float],
+        step_token_counts: Sequence[int],
+        *,
+        kind: str = "logprob",
+        meta: dict[str, Any] | None = None,
+    ) -> None:
+        """Keep an item's per-token scores (its heatmap), as compact float32 and UTF-8 binary.
+
+        ``tokens`` run step after step (``step_token_counts`` per step), one finite ``score``
+        each; ``kind`` is ``logprob``, ``entropy`` or ``score``, and ``meta`` says more about
+        them (e.g. the distribution). An item keeps the first scores stored; later ones are a
+        no-op, as re-adding the item is.
+        """
+        self._write_one(
+            "add_token_scores", item, tokens, scores, step_token_counts, kind=kind, meta=meta
+        )
+
+    def token_scores(self, item: str) -> dict[str, Any] | None:
+        """The per-token scores kept with ``item`` (see ``add_token_scores``), or None.
+
+        A dict: ``item``, ``kind``, ``tokens``, ``scores`` (the stored float32 values),
+        ``step_token_counts``, ``meta``, ``created_at``.
+        """
+        with self._read() as connection:
+            return _token_scores.read(connection, item)
 
     def comparisons(self, *, dataset: str | None = None) -> list[dict[str, Any]]:
         """Every comparison as a dict (id, dataset, prompt, answer_a, answer_b, meta, …)."""

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
 
-from labwidget.store import _postgres
+from labwidget.store import _postgres, _token_scores
 from labwidget.store._errors import LabelError
 from labwidget.store._events import (
     StepSpec,
@@ -25,12 +25,20 @@ from labwidget.store._events import (
     utcnow,
 )
 from labwidget.store._queries import ITEM_SHAPE
-from labwidget.store.schema import comparisons, items, label_events, preference_events, steps
+from labwidget.store.schema import (
+    comparisons,
+    items,
+    label_events,
+    preference_events,
+    steps,
+    token_scores,
+)
 
 if TYPE_CHECKING:
     from labwidget.store import Store
 
 FLUSH_ROWS = 20_000
+FLUSH_TOKEN_SCORES = 256
 # Below this many rows, COPY's staging table costs more than it saves.
 COPY_FROM_ROWS = 1_000
 EVENT_COLUMNS = (
@@ -59,6 +67,7 @@ class Batch:
         self._comparisons: list[dict[str, Any]] = []
         self._events: list[tuple[Any, ...]] = []
         self._preferences: list[tuple[Any, ...]] = []
+        self._token_scores: list[dict[str, Any]] = []
         # item id -> number of alternatives at each step position, for checking labels cheaply
         self._shapes: dict[str, list[int]] = {}
         self._known_comparisons: set[str] = set()
@@ -163,6 +172,27 @@ class Batch:
         self._maybe_flush()
         return event_id
 
+    def add_token_scores(
+        self,
+        item: str,
+        tokens: Sequence[str],
+        scores: Sequence[float],
+        step_token_counts: Sequence[int],
+        *,
+        kind: str = "logprob",
+        meta: dict[str, Any] | None = None,
+    ) -> None:
+        """Keep per-token scores with an item (see ``Store.add_token_scores``)."""
+        steps_of_item = len(self._shape(item))
+        if not steps_of_item:
+            raise LabelError(f"there is no item {item!r}")
+        self._token_scores.append(
+            _token_scores.row(
+                item, tokens, scores, step_token_counts, steps=steps_of_item, kind=kind, meta=meta
+            )
+        )
+        self._maybe_flush()
+
     def add_comparison(
         self,
         prompt: str,
@@ -229,7 +259,8 @@ class Batch:
 
     def _maybe_flush(self) -> None:
         pending = len(self._items) + len(self._steps) + len(self._events) + len(self._preferences)
-        if pending >= FLUSH_ROWS:
+        # A row of token scores is a whole output's worth of bytes: a few hundred are enough.
+        if pending >= FLUSH_ROWS or len(self._token_scores) >= FLUSH_TOKEN_SCORES:
             self.flush()
 
     def flush(self) -> None:
@@ -239,6 +270,7 @@ class Batch:
             (items, self._items),
             (steps, self._steps),
             (comparisons, self._comparisons),
+            (token_scores, self._token_scores),
         ):
             if not rows:
                 continue
@@ -252,6 +284,7 @@ class Batch:
             self._items,
             self._steps,
             self._comparisons,
+            self._token_scores,
             self._events,
             self._preferences,
         ):

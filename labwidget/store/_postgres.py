@@ -19,7 +19,8 @@ DO $$ BEGIN
 END $$;
 GRANT USAGE ON SCHEMA public TO {ANNOTATOR_ROLE};
 GRANT SELECT ON ALL TABLES IN SCHEMA public TO {ANNOTATOR_ROLE};
-GRANT INSERT ON items, steps, comparisons, label_events, preference_events TO {ANNOTATOR_ROLE};
+GRANT INSERT ON items, steps, comparisons, label_events, preference_events, token_scores
+  TO {ANNOTATOR_ROLE};
 GRANT INSERT, UPDATE, DELETE ON claims TO {ANNOTATOR_ROLE};
 GRANT UPDATE ON items TO {ANNOTATOR_ROLE};
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {ANNOTATOR_ROLE};

@@ -121,3 +121,24 @@ claims = sa.Table(
     sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
     sa.Index(None, "annotator"),
 )
+
+# Per-token scores of a model output, kept with its item so a reopened item shows its heatmap.
+#   kind    logprob | entropy | score (what the numbers are; meta says under which distribution)
+#   tokens  the output's tokens, step after step: UTF-8 with a NUL between them
+#   scores  one little-endian float32 per token
+SCORE_KINDS = ("logprob", "entropy", "score")
+
+token_scores = sa.Table(
+    "token_scores",
+    metadata,
+    sa.Column(
+        "item_id", sa.String(64), sa.ForeignKey("items.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("tokens", sa.LargeBinary(), nullable=False),
+    sa.Column("scores", sa.LargeBinary(), nullable=False),
+    sa.Column("step_token_counts", sa.JSON(), nullable=False),
+    sa.Column("meta", sa.JSON(), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("kind IN ('logprob', 'entropy', 'score')", name="kind"),
+)

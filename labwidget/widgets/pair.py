@@ -7,10 +7,11 @@ from typing import Any
 import traitlets
 
 from labwidget._direct import kernel_key, signed_context
-from labwidget.store import Store, clean_text
+from labwidget.store import Store
 from labwidget.store.schema import PREFERENCES
 from labwidget.widgets._base import FollowUp, Handler, LabWidget
 from labwidget.widgets._commits import commit_preference
+from labwidget.widgets._inputs import check_text
 
 
 class PairLabeler(LabWidget):
@@ -22,9 +23,9 @@ class PairLabeler(LabWidget):
     preference (``duration_ms``); the newest one per annotator is the current one.
 
     Args:
-        prompt: the question or prompt both answers respond to.
-        answer_a: the answer shown on the left.
-        answer_b: the answer shown on the right.
+        prompt: the question or prompt both answers respond to (a string; "" for none).
+        answer_a: the answer shown on the left, one string (join an answer's steps first).
+        answer_b: the answer shown on the right, one string.
         store: where preferences are committed; re-adding the same texts reuses the comparison.
         dataset: the dataset the comparison belongs to in the store.
         meta: any JSON-able facts about the answers (models, checkpoints, settings).
@@ -65,7 +66,8 @@ class PairLabeler(LabWidget):
         meta: dict[str, Any] | None = None,
         source: str | None = None,
     ) -> None:
-        prompt, answer_a, answer_b = (clean_text(t) for t in (prompt, answer_a, answer_b))
+        prompt = check_text(prompt, "prompt")
+        answer_a, answer_b = check_answer(answer_a, "answer_a"), check_answer(answer_b, "answer_b")
         new_id = store.add_comparison(
             prompt, answer_a, answer_b, dataset=dataset, meta=meta, source=source
         )
@@ -103,6 +105,13 @@ class PairLabeler(LabWidget):
         saved = newest or _saved_preference(self.store, self.comparison_id)
         with self.hold_sync():  # one update message
             self.preference, self.strength = saved
+
+
+def check_answer(answer: object, name: str) -> str:
+    """One answer to compare: a string; a list of steps is refused with how to join it."""
+    if isinstance(answer, list | tuple) and all(isinstance(step, str) for step in answer):
+        raise TypeError(f"{name} is a list of steps; pass one string, e.g. '\\n'.join(steps)")
+    return check_text(answer, name)
 
 
 def _saved_preference(store: Store, comparison: str) -> tuple[str | None, float | None]:

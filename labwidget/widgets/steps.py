@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Any, Protocol, TypedDict
+from typing import Any, Protocol
 
 import traitlets
 
 from labwidget._direct import kernel_key, signed_context
-from labwidget.store import StepSpec, Store, clean_text
+from labwidget.store import StepSpec, Store
 from labwidget.store._events import alternatives_of
 from labwidget.widgets._base import FollowUp, Handler, LabWidget
-from labwidget.widgets._buffers import check_token_layout, pack_float32, pack_strings
+from labwidget.widgets._buffers import unpack_float32
 from labwidget.widgets._commits import commit_step_label, commit_step_undo, step_of
+from labwidget.widgets._inputs import Suggestion, check_steps, check_suggestions, check_text
 from labwidget.widgets._queue import done_items, resume_at
+from labwidget.widgets._tokens import stored_token_traits, token_traits
 
 
 def saved_state(store: Store, item: str, shape: list[int]) -> dict[str, Any]:
@@ -46,12 +48,19 @@ def saved_state(store: Store, item: str, shape: list[int]) -> dict[str, Any]:
     return state
 
 
-def item_traits(store: Store, item_id: str, suggestions: list[Any]) -> dict[str, Any]:
-    """The traits that show one stored item: its steps and this annotator's saved labels."""
+def item_traits(
+    store: Store, item_id: str, suggestions: list[Any], heatmap: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The traits that show one stored item: steps, heatmap, this annotator's saved labels.
+
+    The heatmap is ``heatmap`` (traits from ``token_traits``), or else the token scores kept
+    with the item.
+    """
     item = store.item(item_id)
     saved = saved_state(store, item_id, [len(a) for a in item["alternatives"]])
     suggestions = suggestions or [None] * len(item["steps"])
     return {
+        **(heatmap or stored_token_traits(store, item_id)),
         "prompt": item["prompt"],
         "steps": item["steps"],
         "alternatives": item["alternatives"],
@@ -83,9 +92,11 @@ class StepLabeler(LabWidget):
     finish the item as solution / found_error / bad_problem / give_up.
 
     Args:
-        prompt: the question or prompt the steps answer.
-        steps: the model's output split into steps; a step may be a list of alternative
-            completions (PRM800K), the first being the one on the model's own path.
+        prompt: the question or prompt the steps answer (a string; "" for none).
+        steps: the model's output split into steps, a list of strings; a step may be a list
+            of alternative completions (PRM800K), the first being the one on the model's own
+            path. One string is refused, not split: ``labwidget.label(text)`` splits a text
+            into steps. An empty list, or one of blank steps only, is refused too.
         store: where labels are committed; re-adding the same prompt and steps reuses the item.
         dataset: the dataset the item belongs to in the store.
         meta: any JSON-able facts about the output (model, checkpoint, generation settings).
@@ -97,7 +108,12 @@ class StepLabeler(LabWidget):
         tokens: the output's tokens, step after step, with ``token_scores`` (one float per
             token: log-probs, entropies or a model's scores, as named by ``score_kind``) and
             ``step_token_counts`` (tokens per step): shown as a heatmap, ``t`` toggles it.
-            Scores travel as one float32 buffer; NaN or inf is refused.
+            Scores travel as one float32 buffer; NaN or inf is refused. They are kept with
+            the item in the store (the first ones kept stay), so the item shows them again
+            when it is reopened, e.g. from a queue.
+        score_meta: facts about the token scores, kept with them; its ``"about"`` says what
+            they are in words (e.g. "log-prob under the sampling distribution") and is shown
+            as the heatmap's caption.
         generator: makes alternatives on demand (``g`` at a step asks it for three
             continuations of the path so far; they are stored as that step's alternatives).
         suggestions: a suggested rating per step (``{"value", "confidence", "source"}`` or
@@ -141,6 +157,11 @@ class StepLabeler(LabWidget):
     score_kind = traitlets.Enum(
         ["logprob", "entropy", "score"], "logprob", help="What the token scores are."
     ).tag(sync=True)
+    score_about = traitlets.Unicode(
+        "",
+        help="What the token scores are, in words (e.g. under which distribution the log-probs "
+        "were computed): the heatmap's caption.",
+    ).tag(sync=True)
     cursor = traitlets.Int(0, help="The step the keyboard acts on.").tag(sync=True)
     progress = traitlets.Dict(
         help="With a queue: {position, total, done, session_labels, session_started_ms}."
@@ -161,24 +182,12 @@ class StepLabeler(LabWidget):
         token_scores: Any = None,
         step_token_counts: Sequence[int] = (),
         score_kind: str = "logprob",
+        score_meta: dict[str, Any] | None = None,
         generator: Generator | None = None,
     ) -> None:
         # Every trait is worked out before the comm opens, so the page gets the whole widget in
         # one message instead of an empty one and a dozen updates.
         traits: dict[str, Any] = {}
-        if tokens or token_scores is not None:
-            packed = pack_float32([] if token_scores is None else token_scores)
-            check_token_layout(list(tokens), packed["shape"][0], list(step_token_counts))
-            if len(step_token_counts) != len(steps):
-                raise ValueError(
-                    f"step_token_counts has {len(step_token_counts)} entries for {len(steps)} steps"
-                )
-            traits.update(
-                tokens=pack_strings(tokens),
-                token_scores=packed,
-                step_token_counts=list(step_token_counts),
-                score_kind=score_kind,
-            )
         self._session_labels = 0
         self._session_started = time.time()
         self._queue: list[str] = []
@@ -187,6 +196,13 @@ class StepLabeler(LabWidget):
         if queue is not None:
             if prompt or steps or suggestions:
                 raise TypeError("give either a queue of item ids or one item's prompt and steps")
+            if tokens or token_scores is not None:
+                raise TypeError(
+                    "tokens and token_scores go with one item's steps; a queued item shows the "
+                    "token scores kept with it in the store"
+                )
+            if isinstance(queue, str):
+                raise TypeError("queue is one string; pass a list of item ids, e.g. [item_id]")
             if not queue:
                 raise ValueError("the queue is empty")
             self._queue = [str(item) for item in queue]
@@ -198,12 +214,34 @@ class StepLabeler(LabWidget):
             self._position = resume_at(self._queue, self._done)
             traits.update(self._queue_traits(store, self._position))
         else:
-            positions = alternatives_of(steps)
-            new_id = store.add_item(
-                clean_text(prompt), positions, dataset=dataset, meta=meta, source=source
-            )
+            # Everything is checked before anything is stored.
+            text = check_text(prompt, "prompt")
+            positions = alternatives_of(check_steps(steps))
             suggested = check_suggestions(suggestions, len(positions))
-            traits.update(item_traits(store, new_id, suggested))
+            heatmap: dict[str, Any] = {}
+            if tokens or token_scores is not None:
+                about = (score_meta or {}).get("about", "")
+                heatmap = token_traits(
+                    tokens,
+                    token_scores,
+                    step_token_counts,
+                    steps=len(positions),
+                    score_kind=score_kind,
+                    score_about=about if isinstance(about, str) else "",
+                )
+            with store.batch() as batch:
+                new_id = batch.add_item(text, positions, dataset=dataset, meta=meta, source=source)
+                if heatmap:
+                    batch.add_token_scores(
+                        new_id,
+                        list(tokens),
+                        unpack_float32(heatmap["token_scores"]),
+                        heatmap["step_token_counts"],
+                        kind=score_kind,
+                        meta=score_meta,
+                    )
+            # What was passed is shown, even where the store kept other scores before.
+            traits.update(item_traits(store, new_id, suggested, heatmap))
         super().__init__(store=store, **traits)
         self.generator = generator
 
@@ -321,32 +359,3 @@ class Generator(Protocol):
 
     def __call__(self, prompt: str, prefix_steps: list[str], n: int) -> Sequence[str]:
         """Return ``n`` candidate texts for the step after ``prefix_steps``."""
-
-
-class Suggestion(TypedDict, total=False):
-    """A suggested step rating: ``value`` (-1, 0, 1) and optional ``confidence`` and ``source``."""
-
-    value: int
-    confidence: float
-    source: str
-
-
-def check_suggestions(suggestions: Sequence[Suggestion | None], steps: int) -> list[Any]:
-    """Suggestions as the page gets them: one per step (None where there is none), checked."""
-    if len(suggestions) > steps:
-        raise ValueError(f"{len(suggestions)} suggestions for {steps} steps")
-    checked: list[Any] = []
-    for step, suggestion in enumerate(suggestions):
-        if suggestion is None:
-            checked.append(None)
-            continue
-        value, confidence = suggestion.get("value"), suggestion.get("confidence")
-        if isinstance(value, bool) or value not in (-1, 0, 1):
-            raise ValueError(f"suggestion {step}: the value must be -1, 0 or 1, not {value!r}")
-        if confidence is not None and not (
-            isinstance(confidence, (int, float)) and 0.0 <= confidence <= 1.0
-        ):
-            raise ValueError(f"suggestion {step}: confidence must be in [0, 1], not {confidence!r}")
-        source = suggestion.get("source", "model:unknown")
-        checked.append({"value": value, "confidence": confidence, "source": source})
-    return checked + [None] * (steps - len(checked))
