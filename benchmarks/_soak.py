@@ -105,23 +105,29 @@ class Frames:
         self.events: dict[str, Event] = {}
         self.cycle = 0
         self._started = time.monotonic()
-        # Signatures the server said "ready" to, per labels socket still open.
-        self._ready: dict[Any, set[str]] = {}
+        # The page's labels socket (it has one at a time: a new one means the last is gone,
+        # though Playwright may report its close later) and the signatures it was told "ready".
+        self._socket: Any = None
+        self._ready: set[str] = set()
         page.on("websocket", self._watch)
 
     def vouched(self, signature: str) -> bool:
-        """Whether an open labels socket has had ``signature`` accepted by the server."""
-        return any(signature in ready for ready in self._ready.values())
+        """Whether the server accepted ``signature`` on the page's labels socket, still open."""
+        return signature in self._ready
 
     def _watch(self, ws: Any) -> None:
         if ws.url.endswith("/labwidget/labels"):
-            self._ready[ws] = set()
+            self._socket, self._ready = ws, set()
             ws.on("framesent", lambda payload: self._sent("direct", json.loads(payload)))
             ws.on("framereceived", lambda payload: self._direct_reply(ws, json.loads(payload)))
-            ws.on("close", lambda _: self._ready.pop(ws, None))
+            ws.on("close", lambda _: self._closed(ws))
         elif "/api/kernels/" in ws.url:
             ws.on("framesent", lambda payload: self._kernel_frame(payload, self._sent))
             ws.on("framereceived", lambda payload: self._kernel_frame(payload, self._replied))
+
+    def _closed(self, ws: Any) -> None:
+        if ws is self._socket:
+            self._socket, self._ready = None, set()
 
     def _note(self, event_id: str, what: str) -> None:
         self.events[event_id].trace.append(f"{time.monotonic() - self._started:8.3f} s {what}")
@@ -146,8 +152,8 @@ class Frames:
             event.errors.append(str(reply.get("message")))
 
     def _direct_reply(self, ws: Any, reply: Any) -> None:
-        if isinstance(reply, dict) and reply.get("kind") == "ready" and ws in self._ready:
-            self._ready[ws].add(str(reply.get("signature")))
+        if isinstance(reply, dict) and reply.get("kind") == "ready" and ws is self._socket:
+            self._ready.add(str(reply.get("signature")))
         self._replied("direct", reply)
 
     def _kernel_frame(self, payload: str | bytes, handle: Callable[[str, Any], None]) -> None:

@@ -70,8 +70,9 @@ def report(outcome: Outcome, whole: float) -> None:
                 f"{kill} kill -> a label acked again: median {statistics.median(seconds):.1f} s, "
                 f"max {max(seconds):.1f} s ({len(seconds)} kills)"
             )
-    errors = Counter(outcome.page_errors)
-    print(f"page errors: {dict(errors) or 'none'}")
+    replies = Counter(message for event in events for message in event.errors)
+    print(f"labels answered with an error (shown not saved): {dict(replies) or 'none'}")
+    print(f"page errors: {dict(Counter(outcome.page_errors)) or 'none'}")
     for name, ids in (
         ("ACKED BUT MISSING", outcome.lost),
         ("STORED TWICE", outcome.doubled),

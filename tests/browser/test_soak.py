@@ -3,8 +3,8 @@
 Four cycles in a real JupyterLab page (``benchmarks/_soak.py`` has the cycle and the checks;
 ``benchmarks/soak.py`` runs many): labels through the server extension, then a kernel SIGKILL;
 the same, then a SIGKILL of the server and its kernel; then both again with every label through
-the kernel. Keys keep coming after each kill, and after the kernel kill of the kernel-route
-cycle the page is left long enough for the widget to resend its unacked labels once. Each
+the kernel. Keys keep coming after each kill, and after a kernel kill the page is left alone
+long enough for the widget to resend its unacked labels once. Each
 recovery is a user's: dismiss JupyterLab's dialog and re-run the cell, or start a new server,
 reopen the notebook and re-run the cell. The store is then read with plain ``sqlite3``.
 
