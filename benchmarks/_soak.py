@@ -38,7 +38,7 @@ import signal
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -80,9 +80,6 @@ labeler = lw.StepLabeler(
 with open(os.path.join(DATA, "kernel.json"), "w") as out:
     json.dump({{"pid": os.getpid(), "signature": labeler._direct.get("signature")}}, out)
 labeler"""
-
-NOTHING_PENDING = """() => document.querySelector(
-  '[data-testid=step-labeler] [data-status=pending]') === null"""
 
 
 @dataclass
@@ -331,10 +328,20 @@ class Soak:
         self.frames.cycle = len(cycles)
         self._show(ROUTES[len(cycles) // 2 % 2])
         self._press(last - 1)
-        self.page.wait_for_function(NOTHING_PENDING, polling=100)
+        # With nothing killed every key's label is acked (the caller checks). Wait for the acks
+        # themselves: a row may not show "saving…" yet, as the widget holds back its redraw
+        # for a few ms while an ack is due.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not self._all_acked(len(cycles), last):
+            self.page.wait_for_timeout(20)
         seconds = time.monotonic() - started
         self._stack.close()  # the store is read once nothing can write to it
         return self._check(len(cycles), seconds)
+
+    def _all_acked(self, cycle: int, keys: int) -> bool:
+        """Whether cycle ``cycle`` sent a label for each of its ``keys`` and all were acked."""
+        events = [event for event in self.frames.events.values() if event.cycle == cycle]
+        return len(events) == keys and all(event.acked is not None for event in events)
 
     def _start_server(self) -> JupyterServer:
         self._server.close()
@@ -407,7 +414,8 @@ class Soak:
             open_notebook(self.page, self.server, NOTEBOOK)
 
     def _check(self, cycles: int, seconds: float) -> Outcome:
-        with sqlite3.connect(self._data / "labels.db") as con:
+        # event_id is unique in the schema; counting copies anyway keeps this check if that changes.
+        with closing(sqlite3.connect(self._data / "labels.db")) as con:
             rows = con.execute(
                 "SELECT event_id, step, value, COUNT(*) FROM label_events GROUP BY event_id"
             ).fetchall()

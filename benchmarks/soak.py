@@ -16,8 +16,8 @@ only then). At the end plain ``sqlite3`` reads the store. It prints cycles, labe
 acked-but-missing, duplicates and the time, per route too, and how long each kind of kill
 took to recover from (kill → a label acked again, not counting the linger). Any acked label
 missing, stored twice, stored with another step or value, or stored though never sent is
-printed with its frames, and the script exits 1; so does any page error other than the known
-"Cannot send".
+printed with its frames, and the script exits 1; so does a label of the last round that was
+not acked, or any page error other than the known "Cannot send".
 
 There is no baseline: this measures correctness under faults, not speed.
 
@@ -39,19 +39,24 @@ from benchmarks._jupyter import chromium, describe_machine
 from benchmarks._soak import KNOWN_ERROR, ROUTES, Outcome, plan, soak
 
 
-def report(outcome: Outcome, whole: float) -> None:
-    """Prints the figures; the evidence for anything lost, doubled, changed or unknown."""
+def report(outcome: Outcome, whole: float) -> list[str]:
+    """Prints the figures, and the evidence for anything lost, doubled, changed or unknown.
+
+    Returns what failed: any of those, a label of the last round not acked, a page error
+    other than the known one.
+    """
     events = outcome.events.values()
     acked = outcome.acked()
+    last = [event for event in events if event.cycle == outcome.cycles]
     print(f"\ncycles                                   {outcome.cycles}")
     print(f"labels acked                             {len(acked):,}")
     print(f"acked but missing from the store         {len(outcome.lost)}")
     print(f"duplicates (an event id stored twice)    {len(outcome.doubled)}")
     print(f"stored with another step or value        {len(outcome.changed)}")
     print(f"stored, never sent by the page           {len(outcome.unknown)}")
-    print(
-        f"time                                     {outcome.seconds:.0f} s ({whole:.0f} s in all)"
-    )
+    print(f"time                                     {outcome.seconds:.0f} s ({whole:.0f} s all)")
+    last_acked = sum(event.acked is not None for event in last)
+    print(f"last round (no kill), acked of sent      {last_acked} of {len(last)}")
     print("\nper route  sent  acked  missing  not acked  not acked but stored")
     for route in ROUTES:
         sent = [e for e in events if route in e.routes]
@@ -82,6 +87,15 @@ def report(outcome: Outcome, whole: float) -> None:
             print(f"\n{name}:\n{outcome.evidence(ids)}")
     if outcome.unknown:
         print(f"\nSTORED, NEVER SENT: {outcome.unknown}")
+    failed = {
+        "acked but missing": outcome.lost,
+        "stored twice": outcome.doubled,
+        "stored with another step or value": outcome.changed,
+        "stored, never sent": outcome.unknown,
+        "a label of the last round not acked": [e for e in last if e.acked is None],
+        f"page errors other than {KNOWN_ERROR!r}": outcome.unexpected_errors(),
+    }
+    return [name for name, found in failed.items() if found]
 
 
 def main() -> None:
@@ -118,10 +132,9 @@ def main() -> None:
             outcome = runner.run(
                 cycles, last=args.last, report=lambda line: print(line, flush=True)
             )
-    report(outcome, time.monotonic() - started)
-    bad = outcome.lost or outcome.doubled or outcome.changed or outcome.unknown
-    if bad or outcome.unexpected_errors():
-        print(f"\nFAILED (page errors other than {KNOWN_ERROR!r}: {outcome.unexpected_errors()})")
+    failed = report(outcome, time.monotonic() - started)
+    if failed:
+        print(f"\nFAILED: {'; '.join(failed)}")
         sys.exit(1)
 
 
