@@ -47,4 +47,4 @@ def test_no_acked_label_is_lost_or_doubled_when_the_kernel_or_server_is_killed(
     assert all(event.acked is not None for event in last)
     # Until js/steps.ts shows a dead kernel on the widget (issue 12), a send to it throws
     # KNOWN_ERROR uncaught; nothing else may.
-    assert outcome.unexpected_errors() == [], f"besides {KNOWN_ERROR!r}"
+    assert outcome.unexpected_errors() == [], f"page errors besides {KNOWN_ERROR!r}"
