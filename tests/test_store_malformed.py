@@ -39,15 +39,20 @@ def labeled_item(store: lw.Store) -> str:
     return item
 
 
-def read_everything(store: lw.Store, item: str, tmp_path: Path) -> list[dict[str, object]]:
-    """Every reader the issue saw crash: items, a labeler over the queue, the TRL export."""
+def read_everything(
+    store: lw.Store, item: str, tmp_path: Path
+) -> tuple[list[str], list[dict[str, object]]]:
+    """Every reader the issue saw crash: items, a labeler over the queue, the TRL export.
+
+    Returns the item's steps as they read and the export's rows.
+    """
     (found,) = store.items()
     assert store.item(item) == found
     labeler = lw.StepLabeler(store=store, queue=[item])
     assert labeler.steps == found["steps"]
     out = tmp_path / "prm.jsonl"
     lw.export(store, out, format="trl-stepwise")
-    return [json.loads(line) for line in out.read_text().splitlines()]
+    return found["steps"], [json.loads(line) for line in out.read_text().splitlines()]
 
 
 @pytest.mark.parametrize(
@@ -70,7 +75,8 @@ def test_a_stray_step_row_is_skipped_with_a_warning_naming_it(
     )  # fmt: skip
     named = re.escape(f"item {item!r} position {position} alternative {alt}")
     with pytest.warns(UserWarning, match=named):
-        rows = read_everything(store, item, tmp_path)
+        steps, rows = read_everything(store, item, tmp_path)
+    assert steps == STEPS
     assert rows == [{"prompt": "What is 6 * 7?", "completions": STEPS[:2], "labels": [True] * 2}]
     assert store.step_ratings(item) == [1, 1, None]
     # The store keeps to what readers show: no label goes to a step they do not have.
@@ -87,9 +93,9 @@ def test_a_gap_in_positions_hides_the_steps_after_it(
         pytest.warns(UserWarning, match=re.escape(f"item {item!r} position 2 alternative 0")),
         pytest.warns(UserWarning, match="names step 1, alternative 0, which the item does not"),
     ):
-        rows = read_everything(store, item, tmp_path)
-        # Step 2 would otherwise show at index 1, with the label given to the step deleted.
-        assert store.item(item)["steps"] == [STEPS[0]]
+        steps, rows = read_everything(store, item, tmp_path)
+    # Step 2 would otherwise show at index 1, with the label given to the step deleted.
+    assert steps == STEPS[:1]
     assert rows == [{"prompt": "What is 6 * 7?", "completions": STEPS[:1], "labels": [True]}]
 
 
@@ -116,6 +122,7 @@ def test_a_label_on_a_step_the_item_lacks_is_skipped_with_a_warning_naming_it(
             store_url, EVENT, event="stray-rating", item=item, step=1, alt=7, kind="rating", value=1
         )
     with pytest.warns(UserWarning, match="skipped label event 'stray"):
-        rows = read_everything(store, item, tmp_path)
+        steps, rows = read_everything(store, item, tmp_path)
+    assert steps == STEPS
     assert rows == [{"prompt": "What is 6 * 7?", "completions": STEPS[:2], "labels": [True] * 2}]
     assert store.step_ratings(item) == [1, 1, None]

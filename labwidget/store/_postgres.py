@@ -8,6 +8,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from labwidget.store._errors import LabelError
+
 ANNOTATOR_ROLE = "labwidget_annotator"
 # The functions of migration 0005: the only way anyone but the tables' owner adds steps.
 ADD_ITEMS = "SELECT labwidget_add_items(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
@@ -147,14 +149,24 @@ def add_items(
         [row["alt"] for row in step_rows],
         [row["text"] for row in step_rows],
     )
-    return int(connection.exec_driver_sql(ADD_ITEMS, parameters).scalar_one())
+    return int(_call(connection, ADD_ITEMS, parameters))
 
 
 def add_alternatives(
     connection: sa.Connection, item: str, step: int, texts: list[str]
 ) -> list[int]:
     """Append ``texts`` at ``step`` of ``item``; their indexes (a known text keeps its own)."""
-    return list(connection.exec_driver_sql(ADD_ALTERNATIVES, (item, step, texts)).scalar_one())
+    return list(_call(connection, ADD_ALTERNATIVES, (item, step, texts)))
+
+
+def _call(connection: sa.Connection, statement: str, parameters: tuple[Any, ...]) -> Any:
+    """Run one of the item functions; a refusal comes out as a LabelError saying why."""
+    try:
+        return connection.exec_driver_sql(statement, parameters).scalar_one()
+    except sa.exc.IntegrityError as exc:
+        # The function's own sentence, without the PL/pgSQL context lines psycopg appends.
+        reason = exc.orig.diag.message_primary  # type: ignore[union-attr]
+        raise LabelError(f"nothing was written: {reason}") from exc
 
 
 def copy_insert(
