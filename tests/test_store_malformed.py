@@ -50,6 +50,8 @@ def read_everything(
     assert store.item(item) == found
     labeler = lw.StepLabeler(store=store, queue=[item])
     assert labeler.steps == found["steps"]
+    for chosen, texts in zip(labeler.saved["choices"], found["alternatives"], strict=True):
+        assert chosen is None or 0 <= chosen < len(texts)  # the page shows that alternative
     out = tmp_path / "prm.jsonl"
     lw.export(store, out, format="trl-stepwise")
     return found["steps"], [json.loads(line) for line in out.read_text().splitlines()]

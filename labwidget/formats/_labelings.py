@@ -86,7 +86,7 @@ def _fits(event: dict[str, Any], alternatives: Sequence[Sequence[str]]) -> bool:
         return True
     if not (0 <= step < len(alternatives) and 0 <= event["alt"] < len(alternatives[step])):
         return False
-    return event["kind"] != "choice" or 0 <= event["value"] < len(alternatives[step])
+    return bool(event["kind"] != "choice" or 0 <= event["value"] < len(alternatives[step]))
 
 
 def labelings(
