@@ -32,11 +32,19 @@ def _open(target: str, *, create: bool = False) -> Store:
 def _db_init(args: argparse.Namespace) -> None:
     print(f"schema at {init_database(args.url)}")
     if "://" in args.url:
-        print("annotators: GRANT labwidget_annotator TO <role>; each writes only its own labels")
+        print(
+            "annotators: GRANT labwidget_annotator TO <role>; each writes only its own labels, "
+            "and adds items, steps and alternatives only through the store"
+        )
 
 
 def _db_upgrade(args: argparse.Namespace) -> None:
     print(f"schema at {init_database(args.url, secure=False)}")
+    if "://" in args.url:
+        print(
+            "annotator rules: brought up to date where labwidget db init had set them up; "
+            "to set them up, run: labwidget db init URL"
+        )
 
 
 def _stats(args: argparse.Namespace) -> None:
@@ -106,9 +114,12 @@ def _parser() -> argparse.ArgumentParser:
     db = commands.add_parser("db", help="manage a store's schema")
     db_commands = db.add_subparsers(required=True, metavar="ACTION", parser_class=_Parser)
     actions = {
-        "init": (_db_init, "create the schema; on PostgreSQL also the annotator role and "
-                 "row-level security, so annotators write only their own labels"),
-        "upgrade": (_db_upgrade, "upgrade the schema to the newest"),
+        "init": (_db_init, "create or upgrade the schema; on PostgreSQL also the annotator role "
+                 "and its rules: annotators write only their own labels, and add items, steps "
+                 "and alternatives only through the store (re-run it after an upgrade of "
+                 "labwidget to bring the rules up to date)"),
+        "upgrade": (_db_upgrade, "upgrade the schema to the newest; on PostgreSQL, annotator "
+                    "rules that db init set up are brought up to date too"),
     }  # fmt: skip
     for name, (run, help_text) in actions.items():
         action = db_commands.add_parser(name, help=help_text)

@@ -82,26 +82,6 @@ def test_sqlite_store_runs_in_wal_mode_at_the_newest_schema(tmp_path: Path) -> N
         assert con.execute("SELECT version_num FROM alembic_version").fetchone() == (_migrate.HEAD,)
 
 
-def test_a_file_that_is_not_sqlite_is_refused_and_untouched(tmp_path: Path) -> None:
-    path = tmp_path / "notes.db"
-    path.write_bytes(b"these are my notes, not a database\n" * 100)
-    before = path.read_bytes()
-    with pytest.raises(lw.StoreError, match="not a labwidget store"):
-        lw.Store(path)
-    assert path.read_bytes() == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.db"]
-
-
-def test_a_foreign_sqlite_database_is_refused_and_untouched(tmp_path: Path) -> None:
-    path = tmp_path / "other.db"
-    with sqlite3.connect(path) as con:
-        con.execute("CREATE TABLE mine (x)")
-    before = path.read_bytes()
-    with pytest.raises(lw.StoreError, match="not a labwidget store"):
-        lw.Store(path)
-    assert path.read_bytes() == before
-
-
 def test_threads_writing_at_once_lose_nothing(store: lw.Store) -> None:
     item = store.add_item("q", [f"s{i}" for i in range(10)])
     errors: list[BaseException] = []
@@ -120,21 +100,6 @@ def test_threads_writing_at_once_lose_nothing(store: lw.Store) -> None:
         t.join()
     assert errors == []
     assert len(store.events()) == 100
-
-
-def test_a_damaged_store_is_refused_and_untouched(tmp_path: Path) -> None:
-    path = tmp_path / "labels.db"
-    with lw.Store(path) as store, store.batch() as batch:
-        item = batch.add_item("q", [f"step {n}" for n in range(50)])
-        for n in range(3_000):
-            batch.record("rating", item=item, step=n % 50, value=1, event_id=f"e{n}")
-    data = bytearray(path.read_bytes())
-    page = 4096
-    data[5 * page : 7 * page] = b"\xff" * (2 * page)  # smash two pages in the middle
-    path.write_bytes(bytes(data))
-    with pytest.raises(lw.StoreError, match=r"is damaged \(.*left untouched"):
-        lw.Store(path)
-    assert path.read_bytes() == bytes(data)
 
 
 def test_a_store_from_a_newer_labwidget_is_refused(tmp_path: Path) -> None:

@@ -6,7 +6,8 @@ tells ``"flagged": false`` (a cleared flag) apart from ``null`` (no flag event a
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import warnings
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +28,7 @@ class Labeling:
         finish: the finish event, or None.
         score: the scalar score of the whole item, or None.
         last_at: when the newest event was recorded (ISO 8601).
+        skipped: the ids of events left out because the item has no such step.
     """
 
     item: dict[str, Any]
@@ -38,10 +40,30 @@ class Labeling:
     finish: dict[str, Any] | None = None
     score: float | None = None
     last_at: str = ""
+    skipped: list[str] = field(default_factory=list)
 
     def apply(self, event: dict[str, Any]) -> None:
-        """Fold one event, newer than every event applied before it, into the labels."""
+        """Fold one event, newer than every event applied before it, into the labels.
+
+        An event naming a step or alternative the item does not have (something written
+        around the store, which refuses them) is left out, with a warning naming the first such
+        event of the labeling.
+        """
         kind, step, at = event["kind"], event["step"], (event["step"], event["alt"])
+        if not _fits(event, self.item["alternatives"]):
+            if not self.skipped:
+                chosen = f", choice {event['value']}" if kind == "choice" else ""
+                warnings.warn(
+                    f"skipped label event {event['event_id']!r} by {self.annotator!r} on item "
+                    f"{self.item['id']!r}: it names step {step}, alternative {event['alt']}"
+                    f"{chosen}, which the item does not have: the label or the item's steps "
+                    "were written around the store, which never lets them disagree (later "
+                    "events like it in this labeling are skipped without a word)",
+                    UserWarning,
+                    stacklevel=2,
+                )
+            self.skipped.append(event["event_id"])
+            return
         if kind == "rating":
             self.ratings[at] = event["value"]
         elif kind == "flag":
@@ -55,6 +77,16 @@ class Labeling:
         elif kind == "score":
             self.score = event["score"]
         self.last_at = event["created_at"]
+
+
+def _fits(event: dict[str, Any], alternatives: Sequence[Sequence[str]]) -> bool:
+    """Whether an event's step, alternative and chosen alternative exist in the item."""
+    step = event["step"]
+    if step is None:
+        return True
+    if not (0 <= step < len(alternatives) and 0 <= event["alt"] < len(alternatives[step])):
+        return False
+    return bool(event["kind"] != "choice" or 0 <= event["value"] < len(alternatives[step]))
 
 
 def labelings(

@@ -215,6 +215,11 @@ class Store:
         if isinstance(texts, str) or not all(isinstance(t, str) and t.strip() for t in texts):
             raise LabelError("alternatives must be a list of non-empty strings")
         with self._transaction() as connection:
+            if self.backend == "postgresql":
+                # Through the function that is the only way annotators may add steps.
+                return _postgres.add_alternatives(
+                    connection, item, step, list(map(clean_text, texts))
+                )
             rows = connection.execute(
                 sa.select(steps.c.alt, steps.c.text).where(
                     steps.c.item_id == item, steps.c.position == step
@@ -237,8 +242,7 @@ class Store:
 
     def _item_shape(self, connection: sa.Connection, item: str) -> list[int]:
         """The number of alternatives at each step of ``item``."""
-        rows = connection.execute(_queries.ITEM_SHAPE, {"item": item}).all()
-        return [count for _, count in rows]
+        return _queries.step_counts(connection.execute(_queries.ITEM_SHAPE, {"item": item}))
 
     def _comparison_exists(self, connection: sa.Connection, comparison: str) -> bool:
         found = connection.execute(
@@ -488,7 +492,7 @@ class Store:
             count = len(self._item_shape(connection, item))
         ratings: list[int | None] = [None] * count
         for row in self.labels(item=item, annotator=annotator or self.annotator):
-            if row["alt"] == 0 and row["step"] < count:
+            if row["alt"] == 0 and 0 <= row["step"] < count:
                 ratings[row["step"]] = row["value"]
         return ratings
 
@@ -540,11 +544,13 @@ class Store:
 
 
 def init_database(target: str | os.PathLike[str], *, secure: bool = True) -> str:
-    """Create or upgrade a store's schema; on PostgreSQL also set up row-level security.
+    """Create or upgrade a store's schema; on PostgreSQL also set up what annotators may do.
 
     After this, members of the ``labwidget_annotator`` role can read everything but write
-    labels and claims only under their own role name (``secure=False`` leaves security as it
-    is). Returns the schema revision.
+    labels and claims only under their own role name, and add items, steps and alternatives
+    only through the store's functions. ``secure=False`` sets up no rules where there are none,
+    but brings rules an earlier ``init_database`` set up to the current ones. Returns the
+    schema revision.
     """
     url = resolve_url(target)
     if url.get_backend_name() == "sqlite":
@@ -554,8 +560,8 @@ def init_database(target: str | os.PathLike[str], *, secure: bool = True) -> str
     engine = make_engine(url)
     try:
         _migrate.prepare(engine, where, may_upgrade=True)
-        if secure:
-            with engine.begin() as connection:
+        with engine.begin() as connection:
+            if secure or _postgres.is_secured(connection):
                 _postgres.secure(connection)
     except sa.exc.DBAPIError as exc:
         raise StoreError(f"cannot set up {where}: {exc.orig}") from exc

@@ -24,7 +24,7 @@ from labwidget.store._events import (
     new_event_id,
     utcnow,
 )
-from labwidget.store._queries import ITEM_SHAPE
+from labwidget.store._queries import ITEM_SHAPE, step_counts
 from labwidget.store.schema import (
     comparisons,
     items,
@@ -122,7 +122,7 @@ class Batch:
                 rows = self._sqlite_cursor.execute(SQLITE_SHAPE_SQL, (item,)).fetchall()
             else:
                 rows = self._connection.execute(ITEM_SHAPE, {"item": item}).all()
-            shape = [count for _, count in rows]
+            shape = step_counts(rows)
             self._shapes[item] = shape
         return shape
 
@@ -266,6 +266,11 @@ class Batch:
     def flush(self) -> None:
         """Send what is buffered (still inside the transaction; nothing is committed yet)."""
         connection = self._connection
+        if connection.dialect.name == "postgresql" and self._items:
+            # Items go in with their steps through the one function annotators may use for it.
+            _postgres.add_items(connection, self._items, self._steps)
+            self._items.clear()
+            self._steps.clear()
         for table, rows in (
             (items, self._items),
             (steps, self._steps),

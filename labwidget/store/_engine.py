@@ -28,11 +28,22 @@ def resolve_url(target: str | os.PathLike[str]) -> URL:
 
 
 def check_sqlite_file(path: Path) -> None:
-    """Refuse a file that is not a SQLite database, or a damaged one, without writing to it."""
+    """Refuse a path that cannot hold a store, saying what it is and what to do; write nothing.
+
+    A directory, a missing directory, a file or directory without the permissions SQLite
+    needs, a file that is not SQLite and a damaged one each get their own message. The check
+    reads the file without creating the ``-wal`` and ``-shm`` files beside it, so a refused
+    file is left exactly as it was.
+    """
+    check_access(path)
     if not path.exists() or path.stat().st_size == 0:
         return
+    wal, _ = _companions(path)
+    # Without a write-ahead log to read, open the file as immutable: a read-only connection to a
+    # WAL-mode file would otherwise create -wal and -shm beside it, even for a damaged file.
+    flags = "mode=ro" if wal.exists() else "mode=ro&immutable=1"
     try:
-        con = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+        con = sqlite3.connect(f"{path.as_uri()}?{flags}", uri=True)
         try:
             problems = [row[0] for row in con.execute("PRAGMA quick_check(3)")]
         finally:
@@ -43,12 +54,57 @@ def check_sqlite_file(path: Path) -> None:
                 f"{path} is not a labwidget store: SQLite cannot read it ({exc}). "
                 "It was left untouched; pass a new file name to create a store."
             ) from exc
+        if "malformed" not in str(exc):
+            raise StoreError(f"cannot open {path}: {exc}. It was left untouched.") from exc
         problems = [str(exc)]
     if problems != ["ok"]:
         raise StoreError(
             f"{path} is damaged ({'; '.join(problems)}). It was left untouched: restore it "
             "from a backup, or try the sqlite3 shell's .recover command on a copy."
         )
+
+
+def check_access(path: Path) -> None:
+    """Refuse a store path that is a directory, or that SQLite could not read and write.
+
+    SQLite writes the store file and creates ``-wal`` and ``-shm`` files beside it, so it needs
+    to write the file and, for whichever of those does not exist yet, its directory. Asked of
+    the operating system for this process: running as root, permissions do not hold it back.
+    """
+    directory = path.parent
+    if path.is_dir():
+        raise StoreError(
+            f"{path} is a directory, not a store file: pass a file path, such as "
+            f"{path / 'labels.db'}"
+        )
+    if not directory.is_dir():
+        raise StoreError(
+            f"cannot create a store at {path}: the directory {directory} does not exist. "
+            f"Create it first (mkdir -p {directory}) or pass another path."
+        )
+    if path.exists():
+        if not os.access(path, os.R_OK):
+            raise StoreError(
+                f"no permission to read {path}. It was left untouched: open it as a user who "
+                f"may read and write it (ls -l {path} shows its owner and mode), or open a copy."
+            )
+        if not os.access(path, os.W_OK):
+            raise StoreError(
+                f"{path} is read-only, and labwidget writes every label to it. It was left "
+                f"untouched: make it writable (chmod u+w {path}), or open a writable copy."
+            )
+    missing = [p.name for p in (path, *_companions(path)) if not p.exists()]
+    if missing and not os.access(directory, os.W_OK | os.X_OK):
+        raise StoreError(
+            f"no permission to create files in {directory}, where SQLite keeps "
+            f"{' and '.join(missing)}: make the directory writable (chmod u+w {directory}), "
+            "or put the store in one that is."
+        )
+
+
+def _companions(path: Path) -> tuple[Path, Path]:
+    """The write-ahead log and shared-memory files SQLite keeps beside a store in WAL mode."""
+    return path.with_name(f"{path.name}-wal"), path.with_name(f"{path.name}-shm")
 
 
 def make_engine(url: URL) -> sa.Engine:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -9,14 +11,16 @@ import sqlalchemy as sa
 from labwidget.store._events import iso
 from labwidget.store.schema import comparisons, items, label_events, preference_events, steps
 
-# The number of alternatives at each step position of one item. Built once: a bulk import asks
-# it for every item it touches, and compiling a new SELECT each time cost more than running it.
+# The (position, alternative) of each step row of one item, for ``step_counts``. Built once: a
+# bulk import asks it for every item it touches, and compiling a new SELECT each time cost more
+# than running it.
 ITEM_SHAPE = (
-    sa.select(steps.c.position, sa.func.count())
+    sa.select(steps.c.position, steps.c.alt)
     .where(steps.c.item_id == sa.bindparam("item"))
-    .group_by(steps.c.position)
-    .order_by(steps.c.position)
+    .order_by(steps.c.position, steps.c.alt)
 )
+# How many skipped rows a warning names before it just counts the rest.
+NAMED_ROWS = 5
 
 # What a "cleared" event holds for each kind that can be cleared (by undo).
 CLEARED: dict[str, dict[str, Any]] = {"rating": {"value": None}, "flag": {"value": 0}}
@@ -130,36 +134,104 @@ def counts(connection: sa.Connection) -> dict[str, int]:
     }
 
 
+def step_counts(rows: Iterable[tuple[int, int]]) -> list[int]:
+    """The number of alternatives at each step, from ``(position, alt)`` rows in that order.
+
+    Only rows that continue the count are used (see ``StepLayout``), so a stray row never
+    makes a step or alternative appear that readers do not show.
+
+    >>> step_counts([(0, 0), (1, 0), (1, 1), (1, 3), (2, 0), (9, 0)])
+    [1, 2, 1]
+    """
+    layout = StepLayout("")
+    for position, alt in rows:
+        layout.add(position, alt, "")
+    return [len(texts) for texts in layout.alternatives]
+
+
+class StepLayout:
+    """One item's steps, built from its rows in (position, alternative) order.
+
+    Positions count 0, 1, 2, … and the alternatives at each position 0, 1, 2, …: that is what
+    every reader indexes by. A row that does not continue the count (a gap in positions, an
+    alternative without alternative 0 before it, a repeated index) is set aside in ``skipped``
+    with every later row of its position, or of the item after a gap in positions, because
+    their indexes would no longer name the step the labels were given to.
+    """
+
+    def __init__(self, item: str) -> None:
+        self.item = item
+        self.alternatives: list[list[str]] = []
+        self.skipped: list[tuple[str, int, int]] = []
+
+    def add(self, position: int, alt: int, text: str) -> None:
+        """Take the next row; rows must come in (position, alt) order."""
+        texts = self.alternatives
+        if position == len(texts) and alt == 0:
+            texts.append([text])
+        elif texts and position == len(texts) - 1 and alt == len(texts[-1]):
+            texts[-1].append(text)
+        else:
+            self.skipped.append((self.item, position, alt))
+
+
+def warn_skipped(rows: Sequence[tuple[str, int, int]]) -> None:
+    """One warning naming the step rows a read left out (the first few, then a count)."""
+    if not rows:
+        return
+    named = "; ".join(
+        f"item {item!r} position {p} alternative {a}" for item, p, a in rows[:NAMED_ROWS]
+    )
+    more = f" and {len(rows) - NAMED_ROWS} more" if len(rows) > NAMED_ROWS else ""
+    warnings.warn(
+        f"skipped {len(rows)} step row(s) that break the store's numbering ({named}{more}): "
+        "positions must count 0, 1, 2, … and the alternatives at each position 0, 1, …; each "
+        "item shows the steps before the first such row. They were written around the store "
+        "(it never writes them): ask whoever manages the store to fix or delete them.",
+        UserWarning,
+        stacklevel=2,
+    )
+
+
 def item_dicts(
     connection: sa.Connection, where: sa.ColumnElement[bool] | None
 ) -> list[dict[str, Any]]:
-    """Items (those matching ``where``) with their steps, oldest first, as plain dicts."""
+    """Items (those matching ``where``) with their steps, oldest first, as plain dicts.
+
+    Step rows that break the numbering are left out with a warning naming them (see
+    ``StepLayout``): one bad row must not stop everyone from reading the store.
+    """
     query = sa.select(items).order_by(items.c.created_at, items.c.id)
     step_query = (
-        sa.select(steps.c.item_id, steps.c.position, steps.c.text)
+        sa.select(steps.c.item_id, steps.c.position, steps.c.alt, steps.c.text)
         .join(items, items.c.id == steps.c.item_id)
         .order_by(steps.c.item_id, steps.c.position, steps.c.alt)
     )
     if where is not None:
         query, step_query = query.where(where), step_query.where(where)
     rows = connection.execute(query).all()
-    positions: dict[str, list[list[str]]] = {}
+    layouts: dict[str, StepLayout] = {}
     # Unpacked as tuples: attribute access on each of 1,000 step rows was most of item()'s time.
-    for item_id, position, text in connection.execute(step_query):
-        texts = positions.setdefault(item_id, [])
-        if len(texts) <= position:
-            texts.append([])
-        texts[position].append(text)
-    return [
-        {
-            "id": row.id,
-            "dataset": row.dataset,
-            "prompt": row.prompt,
-            "steps": [texts[0] for texts in positions.get(row.id, [])],
-            "alternatives": positions.get(row.id, []),
-            "meta": row.meta,
-            "source": row.source,
-            "created_at": iso(row.created_at),
-        }
-        for row in rows
-    ]
+    for item_id, position, alt, text in connection.execute(step_query):
+        layout = layouts.get(item_id)
+        if layout is None:
+            layout = layouts[item_id] = StepLayout(item_id)
+        layout.add(position, alt, text)
+    warn_skipped([row for layout in layouts.values() for row in layout.skipped])
+    result = []
+    for row in rows:
+        layout = layouts.get(row.id)
+        alternatives = [] if layout is None else layout.alternatives
+        result.append(
+            {
+                "id": row.id,
+                "dataset": row.dataset,
+                "prompt": row.prompt,
+                "steps": [texts[0] for texts in alternatives],
+                "alternatives": alternatives,
+                "meta": row.meta,
+                "source": row.source,
+                "created_at": iso(row.created_at),
+            }
+        )
+    return result

@@ -41,7 +41,8 @@ def saved_state(store: Store, item: str, shape: list[int]) -> dict[str, Any]:
             ratings[step][alt] = label["value"]
         elif kind == "flag":
             flags[step][alt] = True
-        elif kind == "choice":
+        elif kind == "choice" and 0 <= label["value"] < shape[step]:
+            # A choice written around the store may name an alternative the step lacks.
             state["choices"][step] = label["value"]
         elif kind in ("replacement", "note"):
             state[f"{kind}s"][step] = label["text"]

@@ -1,9 +1,7 @@
 """Per-token scores kept with their item: tokens and float32 scores as binary, not JSON lists.
 
-On a PostgreSQL store already set up for a team (`labwidget db init`), the annotators get the
-same rights on the new table as on items (read, insert; never update or delete) right away:
-`labwidget db upgrade` does not rerun the security setup, and without them every annotator's
-labeler would fail to read the new table.
+On a PostgreSQL store set up for a team, `labwidget db upgrade` re-applies the annotators'
+rights after migrating (labwidget.store._postgres.secure), which covers this table.
 
 Revision ID: 0004
 Revises: 0003
@@ -40,16 +38,6 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("item_id", name=op.f("pk_token_scores")),
     )
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute(
-            """
-            DO $$ BEGIN
-              IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'labwidget_annotator') THEN
-                GRANT SELECT, INSERT ON token_scores TO labwidget_annotator;
-              END IF;
-            END $$
-            """
-        )
 
 
 def downgrade() -> None:
