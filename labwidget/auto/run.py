@@ -126,12 +126,13 @@ def autolabel(
         total = None
     else:
         ids = list(items) if items is not None else [i["id"] for i in store.items(dataset=dataset)]
-        chunks = (ids[k : k + chunk] for k in range(0, len(ids), chunk))
+        chunks = iter([ids[k : k + chunk] for k in range(0, len(ids), chunk)])
         total = len(ids)
     tally = Tally()
     started = time.perf_counter()
     disable = None if progress is None else not progress
     with tqdm(total=total, unit="item", desc=f"autolabel {method}", disable=disable) as bar:
+        shown = not bar.disable  # close() disables a bar
 
         def advanced(count: int = 1) -> None:
             bar.update(count)
@@ -153,22 +154,22 @@ def autolabel(
 
                 label_on_ray(store, chunks, job, tally, _load, _writer(store), advanced)
             else:
-                for ids in chunks:
-                    loaded, stored = _load(store, ids)
+                for part in chunks:
+                    loaded, stored = _load(store, part)
                     before = tally.done + tally.skipped
                     try:
                         label_chunk(job, loaded, stored, _writer(store), tally, advanced)
                     except AutolabelError:
-                        tally.failed += len(ids) - (tally.done + tally.skipped - before)
+                        tally.failed += len(part) - (tally.done + tally.skipped - before)
                         raise
         except AutolabelError as exc:
             exc.summary = summary()
-            if not bar.disable:
+            if shown:
                 bar.close()
                 print(exc.summary, file=sys.stderr)
             raise
     result = summary()
-    if not bar.disable:
+    if shown:
         print(result, file=sys.stderr)
     return result
 
