@@ -158,6 +158,7 @@ class ChatServer(ThreadingHTTPServer):
         self.name = name
         self.delay_s = delay_s
         self.requests: list[dict[str, Any]] = []
+        self.fail_with: int | None = None
         self.in_flight = 0
         self.most_in_flight = 0
         self.lock = threading.Lock()
@@ -182,6 +183,9 @@ class _Handler(BaseHTTPRequestHandler):
             server.most_in_flight = max(server.most_in_flight, server.in_flight)
         try:
             time.sleep(server.delay_s)
+            if server.fail_with is not None:
+                self.send_error(server.fail_with, "the model fell over")
+                return
             if self.path.endswith("/chat/completions"):
                 last = body["messages"][-1]["content"]
                 choices = [
