@@ -242,3 +242,24 @@ def logged_prompts(log: Path) -> list[str]:
     if not log.exists():
         return []
     return [p for line in log.read_text(encoding="utf-8").splitlines() for p in json.loads(line)]
+
+
+# Factories for `labwidget autolabel --generator tests.auto_support:NAME` and friends.
+def perfect_policy() -> Policy:
+    return Policy()
+
+
+def wrong_count_policy() -> Any:
+    return lambda prompts, n: [["The answer is 1"] * n]
+
+
+def perfect_judge() -> Judge:
+    return Judge()
+
+
+def broken_factory() -> Any:
+    raise OSError("no GPU here")
+
+
+def last_line_checker(item: dict[str, Any], completion: str) -> bool:
+    return completion.splitlines()[-1] == f"The answer is {item['meta']['ground_truth_answer']}"

@@ -73,7 +73,7 @@ def test_hf_samples_n_completions_per_prompt_in_batches() -> None:
 def test_hf_without_a_pad_token_says_how_to_set_one() -> None:
     model, tokenizer = tiny_lm()
     tokenizer.pad_token = None
-    with pytest.raises(ValueError, match="tokenizer.pad_token = tokenizer.eos_token"):
+    with pytest.raises(ValueError, match=r"tokenizer\.pad_token = tokenizer\.eos_token"):
         lw.generators.hf(model, tokenizer)
 
 
