@@ -8,7 +8,7 @@ time, so an interrupted run loses at most the call in flight.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -45,7 +45,6 @@ class Tally:
     skipped: int = 0
     failed: int = 0
     rollouts: int = 0
-    finished: list[str] = field(default_factory=list)
 
     def add(self, other: Tally) -> None:
         """Count another part's work in."""
@@ -53,7 +52,6 @@ class Tally:
         self.skipped += other.skipped
         self.failed += other.failed
         self.rollouts += other.rollouts
-        self.finished += other.finished
 
 
 def label_chunk(
@@ -111,7 +109,6 @@ def label_chunk(
             tally.done += 1
         else:
             tally.skipped += 1
-        tally.finished.append(item_id)
         on_item()
 
 

@@ -7,6 +7,7 @@ leaves extraction and equivalence to Hugging Face's ``math-verify``.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from collections.abc import Callable
@@ -44,9 +45,10 @@ def ground_truth(item: dict[str, Any]) -> str:
 def math_answer(item: dict[str, Any], completion: str) -> bool:
     r"""True if the completion's final answer equals the item's ground truth, mathematically.
 
-    The final answer is what follows "The answer is", "final answer:" or PRM800K's
-    "# Answer", or the last ``\boxed{…}``; a completion with none of these reached no answer.
-    Equality is ``math_verify.verify`` (so ``\frac{1}{2}``, ``0.5`` and ``1/2`` agree).
+    The final answer is what math-verify finds after "The answer is", "final answer:" or
+    PRM800K's "# Answer", or inside ``\boxed{…}`` (several boxes make a set); a completion with
+    none of these reached no answer, whatever numbers it holds. Equality is
+    ``math_verify.verify``, so ``\frac{1}{2}``, ``0.5`` and ``1/2`` agree.
 
     >>> item = {"id": "i1", "meta": {"ground_truth_answer": "\\frac{1}{2}"}}
     >>> math_answer(item, "so x = 0.5. The answer is 0.5"), math_answer(item, "x = 1/2")
@@ -61,7 +63,7 @@ def math_answer(item: dict[str, Any], completion: str) -> bool:
 
     # math-verify's timeouts use SIGALRM, which only the main thread may set.
     timeout = _PARSE_TIMEOUT_S if threading.current_thread() is threading.main_thread() else None
-    gold = parse(f"\\boxed{{{ground_truth(item)}}}", parsing_timeout=timeout)
+    gold = _gold(ground_truth(item), timeout)
     anchored = [
         LatexExtractionConfig(try_extract_without_anchor=False, boxed_match_priority=0),
         ExprExtractionConfig(try_extract_without_anchor=False),
@@ -69,3 +71,11 @@ def math_answer(item: dict[str, Any], completion: str) -> bool:
     text = _PRM800K_ANSWER.sub("The answer is ", completion)
     answer = parse(text, extraction_config=anchored, parsing_timeout=timeout)
     return bool(answer) and bool(verify(gold, answer, timeout_seconds=timeout))
+
+
+@functools.lru_cache(maxsize=4096)
+def _gold(answer: str, timeout: int | None) -> Any:
+    """The ground truth parsed once per answer: every rollout of an item is checked against it."""
+    from math_verify import parse
+
+    return parse(f"\\boxed{{{answer}}}", parsing_timeout=timeout)
