@@ -60,11 +60,12 @@ def label_chunk(
     stored: dict[str, dict[str, Event]],
     write: Write,
     tally: Tally,
-    on_item: Callable[[], None] = lambda: None,
+    progress: Callable[[int], None] = lambda finished: None,
 ) -> None:
     """Label ``items`` (store dicts), given the events ``stored`` for each, by event id.
 
-    Counts into ``tally`` as it goes, so a failure leaves the counts of what finished; raises
+    Counts into ``tally`` as it goes, so a failure leaves the counts of what finished, and
+    calls ``progress`` after each generator call (0) and each finished item (1). Raises
     AutolabelError naming the item and step of the first failure.
     """
     settings = job.settings
@@ -91,6 +92,7 @@ def label_chunk(
     while probes := [(i, step) for i, s in searches.items() for step in s.pending()]:
         for first in range(0, len(probes), job.batch):
             emit(_rollouts(job, by_id, searches, probes[first : first + job.batch], tally))
+            progress(0)
 
     for item in items:
         item_id, steps = item["id"], len(item["steps"])
@@ -109,7 +111,7 @@ def label_chunk(
             tally.done += 1
         else:
             tally.skipped += 1
-        on_item()
+        progress(1)
 
 
 def _solved(job: Job, item: dict[str, Any]) -> bool:

@@ -134,10 +134,10 @@ def autolabel(
     with tqdm(total=total, unit="item", desc=f"autolabel {method}", disable=disable) as bar:
         shown = not bar.disable  # close() disables a bar
 
-        def advanced(count: int = 1) -> None:
-            bar.update(count)
+        def advanced(finished: int) -> None:
             elapsed = time.perf_counter() - started
             bar.set_postfix_str(f"{tally.rollouts / elapsed:.1f} rollouts/s", refresh=False)
+            bar.update(finished)  # redraws at most every 0.1 s, after a call too (0 items)
 
         def summary() -> Summary:
             return Summary(
