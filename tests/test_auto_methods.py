@@ -203,6 +203,32 @@ def test_the_judge_and_consensus_label_agreements_and_queue_the_rest(tmp_path: P
     assert lw.review_suggestions(store, ids[3])[4]["human"] is True
 
 
+def test_a_person_settles_disputes_one_after_another(tmp_path: Path) -> None:
+    store = lw.Store(tmp_path / "labels.db")
+    (item,) = add_solutions(store, [SOLUTIONS[3]])  # six right steps
+
+    def doubts_steps_1_and_3(prompt: str, steps: list[str]) -> list[dict[str, Any]]:
+        return [{"value": -1 if k in (1, 3) else 1, "rationale": ""} for k in range(len(steps))]
+
+    options: dict[str, Any] = {"generator": Policy(), "judge": doubts_steps_1_and_3, "n": 2}
+    lw.autolabel(store, progress=False, **options)
+
+    def review() -> list[int]:
+        return [k for k, s in enumerate(lw.review_suggestions(store, item)) if s and s["review"]]
+
+    # The judge's first -1 stops the router: step 3's dispute waits behind step 1's.
+    assert (review(), lw.review_queue(store)) == ([1], [item])
+    store.record_label(item=item, step=1, value=1)
+    assert (review(), lw.review_queue(store)) == ([3], [item])
+    store.record_label(item=item, step=3, value=1)
+    assert (review(), lw.review_queue(store)) == ([], [])
+    # Run again, the machines add what they now agree on after the settled steps.
+    assert [s for s, _, _ in ratings(store, item, "auto:consensus")] == [0]
+    again = lw.autolabel(store, progress=False, **options)
+    assert (again.done, again.rollouts) == (1, 0)
+    assert [s for s, _, _ in ratings(store, item, "auto:consensus")] == [0, 2, 4, 5]
+
+
 def test_rates_in_the_uncertain_band_go_to_review_even_without_a_judge(tmp_path: Path) -> None:
     store = lw.Store(tmp_path / "labels.db")
     ids = add_solutions(store, [SOLUTIONS[1]])

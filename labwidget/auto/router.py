@@ -10,7 +10,9 @@ the review queue until someone labels it. Without a judge only the band sends st
 Like Qwen's consensus filter and PRM800K's labelers, the router stops at the first error: the
 steps after the first one either side rates −1 are neither labeled nor reviewed (a rollout
 cannot recover from an earlier error, so the rollouts rate them all −1 while a judge rates each
-step on its own: disagreeing there says nothing).
+step on its own: disagreeing there says nothing). A person's rating settles a step: routing
+goes on past a step a person rated correct, so the next dispute comes up for review (and a
+re-run of ``autolabel`` adds the consensus labels after it).
 """
 
 from __future__ import annotations
@@ -46,20 +48,42 @@ def route(rollout: Event | None, judged: Event | None, band: tuple[float, float]
 
 
 def routes(
-    rollouts: Sequence[Event | None], judged: Sequence[Event | None], band: tuple[float, float]
+    rollouts: Sequence[Event | None],
+    judged: Sequence[Event | None],
+    band: tuple[float, float],
+    people: Sequence[int | None] | None = None,
 ) -> list[Route]:
-    """Where each step of one item goes, up to the first step either side rates −1.
+    """Where each step of one item goes, up to the first error.
+
+    The first error is the first step a person rated −1, or, among the steps no person rated,
+    the first either machine rated −1. A step a person rated goes nowhere.
 
     >>> mc = [{"value": v, "meta": {}} for v in (1, -1, -1)]
-    >>> routes(mc, [{"value": 1}, {"value": 1}, {"value": -1}], (0.0, 0.25))
-    ['consensus', 'review', None]
+    >>> judge = [{"value": 1}, {"value": 1}, {"value": -1}]
+    >>> routes(mc, judge, (0.0, 0.25)), routes(mc, judge, (0.0, 0.25), [None, 1, None])
+    (['consensus', 'review', None], ['consensus', None, 'consensus'])
     """
     out: list[Route] = []
     stopped = False
-    for rollout, verdict in zip(rollouts, judged, strict=True):
-        out.append(None if stopped else route(rollout, verdict, band))
-        stopped = stopped or any(e is not None and e["value"] == -1 for e in (rollout, verdict))
+    for step, (rollout, verdict) in enumerate(zip(rollouts, judged, strict=True)):
+        person = None if people is None else people[step]
+        out.append(None if stopped or person is not None else route(rollout, verdict, band))
+        machines = (e["value"] for e in (rollout, verdict) if e is not None)
+        stopped = stopped or (person == -1 if person is not None else -1 in machines)
     return out
+
+
+def people_of(events: Iterable[Event], steps: int) -> list[int | None]:
+    """The newest rating a person gave each step (alternative 0) of one item, or None."""
+    newest: dict[tuple[int, str], Event] = {}
+    for event in events:
+        if event["source"] == "human" and event["kind"] == "rating" and event["alt"] == 0:
+            newest[(event["step"], event["annotator"])] = event
+    ratings: list[int | None] = [None] * steps
+    for (step, _), event in sorted(newest.items(), key=lambda found: found[1]["created_at"]):
+        if event["value"] is not None and 0 <= step < steps:
+            ratings[step] = event["value"]
+    return ratings
 
 
 def consensus_events(
@@ -68,8 +92,9 @@ def consensus_events(
     """``auto:consensus`` labels for the steps of one item where rollouts and judge agree."""
     rollouts = [events.get(settings.event_id(item, k, "label")) for k in range(steps)]
     judged = [events.get(settings.judge_id(item, k)) for k in range(steps)]
+    people = people_of(events.values(), steps)
     agreed: list[Event] = []
-    for step, where_to in enumerate(routes(rollouts, judged, settings.band)):
+    for step, where_to in enumerate(routes(rollouts, judged, settings.band, people)):
         rollout, verdict = rollouts[step], judged[step]
         if where_to != "consensus" or rollout is None or verdict is None:
             continue
@@ -92,26 +117,24 @@ def consensus_events(
     return agreed
 
 
-def _current(events: Iterable[dict[str, Any]]) -> dict[tuple[int, str], dict[str, Any]]:
-    """The newest rating per (step, source) among one item's alt-0 events (history order)."""
+def _machines(events: Iterable[dict[str, Any]]) -> dict[tuple[int, str], dict[str, Any]]:
+    """The newest machine rating per (step, source) among one item's events (history order)."""
     current: dict[tuple[int, str], dict[str, Any]] = {}
     for event in events:
-        if event["kind"] == "rating" and event["alt"] == 0 and event["step"] is not None:
-            # People are told apart (one may clear a rating another keeps); machines by method.
-            source = event["source"]
-            if source == "human":
-                source = f"human:{event['annotator']}"
-            current[(event["step"], source)] = event
+        if event["source"].startswith("auto:") and event["kind"] == "rating" and event["alt"] == 0:
+            current[(event["step"], event["source"])] = event
     return {key: e for key, e in current.items() if e["value"] is not None}
 
 
 def _suggestions(
-    steps: int, current: dict[tuple[int, str], dict[str, Any]], band: tuple[float, float]
+    steps: int, events: list[dict[str, Any]], band: tuple[float, float]
 ) -> list[dict[str, Any] | None]:
+    current = _machines(events)
+    people = people_of(events, steps)
     rollouts = [_newest(current, step, ROLLOUT_SOURCES) for step in range(steps)]
     judged = [current.get((step, "auto:judge")) for step in range(steps)]
     out: list[dict[str, Any] | None] = []
-    for step, where_to in enumerate(routes(rollouts, judged, band)):
+    for step, where_to in enumerate(routes(rollouts, judged, band, people)):
         rollout, verdict = rollouts[step], judged[step]
         shown = current.get((step, "auto:consensus")) or rollout or verdict
         if shown is None:
@@ -124,7 +147,7 @@ def _suggestions(
                 "confidence": shown["confidence"],
                 "source": shown["source"],
                 "review": where_to == "review",
-                "human": any(s == step and k.startswith("human:") for s, k in current),
+                "human": people[step] is not None,
                 "mc_value": None if rollout is None else rollout["value"],
                 "mc_source": None if rollout is None else rollout["source"],
                 "mc_rate": meta.get("rate"),
@@ -158,7 +181,7 @@ def review_suggestions(
     ``judge_value`` with its ``rationale``.
     """
     steps = len(store.item(item)["steps"])
-    return _suggestions(steps, _current(store.events(item=item, kind="rating")), band)
+    return _suggestions(steps, store.events(item=item, kind="rating"), band)
 
 
 def review_queue(
@@ -167,11 +190,12 @@ def review_queue(
     dataset: str | None = None,
     band: tuple[float, float] = DEFAULT_BAND,
 ) -> list[str]:
-    """The items with a step the router sends to a human and no person has rated, in order.
+    """The items with a step the router sends to a person, in the store's order.
 
     A step goes to review when its rollout label and the judge disagree, or when its rollout
-    success rate is in ``band`` (low < rate <= high). Once someone rates every such step the
-    item leaves the queue.
+    success rate is in ``band`` (low < rate <= high), up to the first error. A person's rating
+    settles a step; rated correct, the router goes on, and a later dispute keeps the item in
+    the queue.
     """
     by_item: dict[str, list[dict[str, Any]]] = {}
     for event in store.iter_events(kind="rating"):
@@ -181,7 +205,7 @@ def review_queue(
         events = by_item.get(item["id"])
         if not events:
             continue
-        suggestions = _suggestions(len(item["steps"]), _current(events), band)
-        if any(s is not None and s["review"] and not s["human"] for s in suggestions):
+        suggestions = _suggestions(len(item["steps"]), events, band)
+        if any(s is not None and s["review"] for s in suggestions):
             queue.append(item["id"])
     return queue
