@@ -263,6 +263,8 @@ def test_settings_that_cannot_work_are_refused(tmp_path: Path) -> None:
         lw.autolabel(store, generator=Policy(), band=(0.5, 0.2))
     with pytest.raises(ValueError, match="pass items or claim=True"):
         lw.autolabel(store, ["x"], generator=Policy(), claim=True)
+    with pytest.raises(TypeError, match="items is a list of item ids"):
+        lw.autolabel(store, "nope", generator=Policy())
     with pytest.raises(ValueError, match="there is no item 'nope'"):
         lw.autolabel(store, ["nope"], generator=Policy(), progress=False)
 

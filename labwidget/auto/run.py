@@ -108,6 +108,8 @@ def autolabel(
         AutolabelError: a generator, checker or judge failed or answered in the wrong shape;
             the message names the item and step. What finished before is stored.
     """
+    if isinstance(items, str):
+        raise TypeError("items is a list of item ids, not one id: pass [item]")
     if claim and items is not None:
         raise ValueError("pass items or claim=True, not both: claims choose the items")
     if chunk < 1 or batch < 1:
