@@ -11,6 +11,7 @@ from labwidget.widgets.pair import PairLabeler, compare
 from labwidget.widgets.steps import StepLabeler
 
 __all__ = [
+    "AutolabelError",
     "Background",
     "Capture",
     "FormatError",
@@ -24,19 +25,25 @@ __all__ = [
     "Store",
     "StoreError",
     "ask",
+    "autolabel",
     "background",
     "capture",
     "compare",
     "export",
     "follow",
+    "generators",
     "import_prm800k",
     "label",
+    "review_queue",
+    "review_suggestions",
     "to_dataset",
 ]
 __version__ = "0.1.0"
 
 # torch-backed names load torch on first use: the store and the widgets never need it.
 _TORCH_NAMES = {"PreferenceCollator", "PreferenceDataset", "StepCollator", "StepDataset"}
+# Machine labeling loads on first use too (its generators reach for torch, openai and Ray).
+_AUTO_NAMES = {"AutolabelError", "autolabel", "generators", "review_queue", "review_suggestions"}
 
 
 def __getattr__(name: str) -> Any:
@@ -44,4 +51,8 @@ def __getattr__(name: str) -> Any:
         from labwidget import data
 
         return getattr(data, name)
+    if name in _AUTO_NAMES:
+        from labwidget import auto
+
+        return getattr(auto, name)
     raise AttributeError(f"module 'labwidget' has no attribute {name!r}")

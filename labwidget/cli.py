@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from labwidget.auto import AutolabelError
+from labwidget.auto.command import add_command as add_autolabel
 from labwidget.formats import FormatError, export, import_prm800k
 from labwidget.store import LabelError, Store, StoreError, init_database
 
@@ -111,6 +113,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     save.set_defaults(run=_export)
 
+    add_autolabel(commands, [quiet])
+
     db = commands.add_parser("db", help="manage a store's schema")
     db_commands = db.add_subparsers(required=True, metavar="ACTION", parser_class=_Parser)
     actions = {
@@ -136,7 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         where = f"{exc.filename}: " if exc.filename else ""
         return _fail(f"{where}{exc.strerror or exc}")
-    except (StoreError, LabelError, FormatError, ValueError, ImportError) as exc:
+    except (StoreError, LabelError, FormatError, AutolabelError, ValueError, ImportError) as exc:
         return _fail(str(exc))
     return 0
 
