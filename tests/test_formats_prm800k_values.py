@@ -240,6 +240,17 @@ def test_a_byte_order_mark_before_the_first_line_is_read_past(
     assert import_prm800k(store, path)["lines"] == 5
 
 
+def test_a_raw_surrogate_in_lines_given_as_strings_names_the_field(store: lw.Store) -> None:
+    line = json.loads(GOOD[0])
+    line["labeler"] = "Jos\ud800"
+    with pytest.raises(FormatError) as raised:
+        import_prm800k(store, [GOOD[1], json.dumps(line, ensure_ascii=False)])
+    assert str(raised.value) == (
+        f"<lines>:2: labeler: holds a lone surrogate (U+D800) at character 4, {SURROGATE}"
+    )
+    assert store.stats() == EMPTY
+
+
 def test_what_cannot_be_a_line_or_a_name_is_refused(store: lw.Store) -> None:
     with pytest.raises(FormatError, match=r"^<lines>:2: expected a string, got bytes$"):
         import_prm800k(store, [GOOD[0], GOOD[1].encode()])  # type: ignore[list-item]

@@ -21,9 +21,9 @@ from typing import Any, NoReturn
 # fields of ``question`` and ``human_completion`` get room, and the meta stays far from any
 # recursion limit when it is read back.
 MAX_DEPTH = 32
-# A NUL or a surrogate, raw or as a JSON escape: only a line that has one is searched in full.
-# (A valid surrogate pair also matches; the search then finds nothing to refuse.)
-SUSPECT = re.compile(r"\\u(?:0000|[dD][89a-fA-F])|[\ud800-\udfff\x00]")
+# A NUL or a surrogate as a JSON escape: only a line that has one (or a raw surrogate) is
+# searched in full. A valid surrogate pair also matches; the search then finds nothing.
+ESCAPES = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")
 UNSTORABLE = re.compile("[\ud800-\udfff\x00]")
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 PART = re.compile(r"(?<=.)[.\[]")
@@ -59,7 +59,7 @@ def load(text: str, fail: Fail) -> tuple[Any, bool]:
         fail: called with (field path, message) for what is wrong; it raises.
     """
     try:
-        return json.loads(text), SUSPECT.search(text) is not None
+        return json.loads(text), _suspect(text)
     except (json.JSONDecodeError, RecursionError) as exc:
         _refuse(exc, text, fail)
     except ValueError:
@@ -72,19 +72,43 @@ def load(text: str, fail: Fail) -> tuple[Any, bool]:
         _refuse(exc, text, fail)
 
 
+def _suspect(text: str) -> bool:
+    """Whether ``text`` may hold a NUL or a lone surrogate once parsed.
+
+    A raw NUL is not valid JSON, and a raw surrogate cannot come from a UTF-8 file, only from
+    lines handed over as Python strings.
+    """
+    if ESCAPES.search(text):
+        return True
+    if text.isascii():
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def _refuse(exc: Exception, text: str, fail: Fail) -> NoReturn:
     if isinstance(exc, json.JSONDecodeError):
         fail("", f"invalid JSON: {exc.msg} (column {exc.colno})")
     fail(deep_path(text), f"nested deeper than {MAX_DEPTH} levels")
 
 
-def check(value: Any, path: str, fail: Fail, depth: int = 1) -> None:
+def check(value: Any, path: str, fail: Fail, depth: int = 1, *, texts: bool = True) -> None:
     """Refuse the first value under ``path`` that no store can hold (see the module's doc).
 
-    ``depth`` is how deep ``value`` itself sits in the line (the line is 1 deep).
+    Args:
+        value: what to search.
+        path: its field path, for the message.
+        fail: called with (field path, message); it raises.
+        depth: how deep ``value`` itself sits in the line (the line is 1 deep).
+        texts: search strings and keys too; False where the line is known to hold no NUL or
+            surrogate (see ``load``), which leaves numbers and nesting.
     """
     if isinstance(value, str):
-        _check_text(value, path, fail)
+        if texts:
+            _check_text(value, path, fail)
     elif isinstance(value, float):
         if not math.isfinite(value):
             fail(path, f"expected a finite number, got {shown(value)}")
@@ -93,13 +117,15 @@ def check(value: Any, path: str, fail: Fail, depth: int = 1) -> None:
     elif isinstance(value, (dict, list)):
         if depth > MAX_DEPTH:
             fail(short(path), f"nested deeper than {MAX_DEPTH} levels")
-        if isinstance(value, list):
-            for index, inner in enumerate(value):
-                check(inner, f"{path}[{index}]", fail, depth + 1)
-            return
-        for key, inner in value.items():
-            _check_text(key, path, fail, what=f"the key {shown(key)} holds")
-            check(inner, joined(path, key), fail, depth + 1)
+        pairs = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, inner in pairs:
+            if texts and isinstance(key, str):
+                _check_text(key, path, fail, what=f"the key {shown(key)} holds")
+            # Most values are plain; skipping them here saves a call each on every line.
+            if inner is None or type(inner) in (int, bool) or (type(inner) is str and not texts):
+                continue
+            at = f"{path}[{key}]" if isinstance(key, int) else joined(path, key)
+            check(inner, at, fail, depth + 1, texts=texts)
 
 
 def _check_text(text: str, path: str, fail: Fail, what: str = "holds") -> None:

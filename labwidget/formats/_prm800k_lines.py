@@ -109,7 +109,7 @@ class _Check:
                     f"{at}.source", f"expected a string or null, got {shown(human['source'])}"
                 )
             # Kept whole in the replacement's meta, its own fields as well.
-            check(human, at, self.fail, depth=5)
+            check(human, at, self.fail, depth=5, texts=False)
         chosen = step.get("chosen_completion")
         count = len(completions or [])
         if chosen is not None and not (_is_int(chosen) and 0 <= chosen < count):
@@ -156,7 +156,7 @@ def parse_line(text: str, where: str) -> tuple[dict[str, Any], datetime]:
         checker.fail(
             "question.pre_generated_steps", f"expected a list of strings or null, got {shown(pre)}"
         )
-    check(question, "question", checker.fail, depth=2)
+    check(question, "question", checker.fail, depth=2, texts=False)
     label = checker.fields(line["label"], "label", LABEL_FIELDS, ("steps", "finish_reason"))
     if not isinstance(label["steps"], list):
         checker.fail("label.steps", f"expected a list, got {shown(label['steps'])}")
