@@ -4,8 +4,10 @@
 Python's stack (here or later, when the meta is read back), integers too long to read, ``NaN``
 and ``Infinity`` (not JSON, and PostgreSQL's ``json`` refuses them), lone UTF-16 surrogates
 (no UTF-8 text can hold one) and NUL (PostgreSQL's text cannot). An importer refuses them with
-the path of the field, rather than replacing characters: what is imported must be what the
-file says, so that exporting gives the file back.
+the path of the field. It does not replace the characters with U+FFFD, as the store does for
+model output captured live (``clean_text``), where refusing would lose the label: a file can be
+fixed and read again, and what is imported must be what the file says, so that exporting gives
+the file back. The same holds for every string, a labeler's name as much as a step's text.
 """
 
 from __future__ import annotations
