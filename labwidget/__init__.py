@@ -6,13 +6,16 @@ from labwidget._follow import follow
 from labwidget.ask import Background, ask, background
 from labwidget.capture import Capture, capture, label
 from labwidget.formats import FormatError, export, import_prm800k, to_dataset
+from labwidget.report import write_report
 from labwidget.store import LabelError, Store, StoreError
+from labwidget.widgets.dashboard import Dashboard
 from labwidget.widgets.pair import PairLabeler, compare
 from labwidget.widgets.steps import StepLabeler
 
 __all__ = [
     "Background",
     "Capture",
+    "Dashboard",
     "FormatError",
     "LabelError",
     "PairLabeler",
@@ -32,6 +35,7 @@ __all__ = [
     "import_prm800k",
     "label",
     "to_dataset",
+    "write_report",
 ]
 __version__ = "0.1.0"
 

@@ -121,3 +121,14 @@ claims = sa.Table(
     sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
     sa.Index(None, "annotator"),
 )
+
+# Store-wide settings a team shares, one JSON value per name (see labwidget.store._settings),
+# such as the weekly cap on labeling hours.
+settings = sa.Table(
+    "settings",
+    metadata,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("value", sa.JSON(), nullable=False),
+    sa.Column("updated_by", sa.String(200), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)

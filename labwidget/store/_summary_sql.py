@@ -1,0 +1,252 @@
+"""The summary's queries: every figure is a GROUP BY the database runs, never a loop over events.
+
+Each query can be limited to the events with ``lo < seq <= hi``, so a live dashboard adds only
+what landed since its last look. Label events and pairwise preferences are counted alike: both
+are a person's (or a machine's) labels and both carry time on task.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from labwidget.store.schema import claims, comparisons, items, label_events, preference_events
+
+# Label kinds the distribution counts; each is "current" per (item, step, alt, annotator, kind).
+COUNTED_KINDS = ("rating", "flag", "finish")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the figures cover: a window of time (UTC, either end open) and one dataset or all."""
+
+    since: datetime | None
+    until: datetime | None
+    dataset: str | None
+    idle_cap_ms: int
+
+
+@dataclass(frozen=True)
+class EventTable:
+    """A table of append-only events, the table of what they label, and what makes one current."""
+
+    events: sa.Table
+    target: sa.Table
+    target_key: str
+    current_key: tuple[str, ...]
+    counted: tuple[str, ...]
+
+
+LABELS = EventTable(
+    label_events, items, "item_id", ("item_id", "step", "alt", "annotator", "kind"), COUNTED_KINDS
+)
+PREFERENCES = EventTable(
+    preference_events, comparisons, "comparison_id", ("comparison_id", "annotator"), ()
+)
+
+
+def hour_of(column: sa.ColumnElement[Any], dialect: str) -> sa.ColumnElement[str]:
+    """The UTC hour an instant falls in, as text ``YYYY-MM-DD HH`` on both backends."""
+    if dialect == "sqlite":
+        # Stored as "YYYY-MM-DD HH:MM:SS.ffffff" in UTC: the hour is the first 13 characters.
+        return sa.func.substr(column, 1, 13)
+    return sa.func.to_char(sa.func.timezone("UTC", column), "YYYY-MM-DD HH24")
+
+
+def capped_ms(table: sa.Table, cap_ms: int) -> sa.ColumnElement[int]:
+    """A human event's time on task, at most ``cap_ms``; 0 for a machine's or a missing one."""
+    duration = table.c.duration_ms
+    return sa.case(
+        (table.c.source != "human", 0),
+        (duration.is_(None), 0),
+        (duration > cap_ms, cap_ms),
+        else_=duration,
+    )
+
+
+def _where(
+    spec: EventTable, f: Filters, lo: int, hi: int | None, *, by: sa.FromClause | None = None
+) -> list[sa.ColumnElement[bool]]:
+    """Conditions on ``spec``'s events (or the alias ``by``): window, dataset, seq range."""
+    table = spec.events if by is None else by
+    conditions: list[sa.ColumnElement[bool]] = []
+    if f.since is not None:
+        conditions.append(table.c.created_at >= f.since)
+    if f.until is not None:
+        conditions.append(table.c.created_at < f.until)
+    if lo:
+        conditions.append(table.c.seq > lo)
+    if hi is not None:
+        conditions.append(table.c.seq <= hi)
+    if f.dataset is not None:
+        in_dataset = sa.select(spec.target.c.id).where(spec.target.c.dataset == f.dataset)
+        conditions.append(table.c[spec.target_key].in_(in_dataset))
+    return conditions
+
+
+def activity(
+    connection: sa.Connection, spec: EventTable, f: Filters, lo: int = 0, hi: int | None = None
+) -> list[tuple[str, str, str, int, int]]:
+    """(UTC hour, annotator, source, labels, capped human milliseconds) for each group."""
+    table = spec.events
+    hour = hour_of(table.c.created_at, connection.dialect.name).label("hour")
+    query = (
+        sa.select(
+            hour,
+            table.c.annotator,
+            table.c.source,
+            sa.func.count(),
+            sa.func.coalesce(sa.func.sum(capped_ms(table, f.idle_cap_ms)), 0),
+        )
+        .where(*_where(spec, f, lo, hi))
+        .group_by(hour, table.c.annotator, table.c.source)
+    )
+    return [(h, a, s, int(n), int(ms)) for h, a, s, n, ms in connection.execute(query)]
+
+
+def hours_between(
+    connection: sa.Connection,
+    spec: EventTable,
+    start: datetime,
+    end: datetime,
+    cap_ms: int,
+    *,
+    annotator: str | None = None,
+    lo: int = 0,
+    hi: int | None = None,
+) -> dict[str, int]:
+    """Each annotator's capped human milliseconds in ``[start, end)``, whatever the dataset."""
+    table = spec.events
+    query = (
+        sa.select(table.c.annotator, sa.func.sum(capped_ms(table, cap_ms)))
+        .where(table.c.source == "human", table.c.created_at >= start, table.c.created_at < end)
+        .group_by(table.c.annotator)
+    )
+    if annotator is not None:
+        query = query.where(table.c.annotator == annotator)
+    if lo:
+        query = query.where(table.c.seq > lo)
+    if hi is not None:
+        query = query.where(table.c.seq <= hi)
+    return {name: int(ms or 0) for name, ms in connection.execute(query)}
+
+
+def _same_key(spec: EventTable, a: Any, b: Any) -> list[sa.ColumnElement[bool]]:
+    # step is NULL for a finish: NULL = NULL is not true, so the key compares NULL-safely.
+    return [a.c[k].is_not_distinct_from(b.c[k]) for k in spec.current_key]
+
+
+def _value_columns(spec: EventTable, table: Any) -> list[sa.ColumnElement[Any]]:
+    if spec is PREFERENCES:
+        return [table.c.source, sa.literal("preference"), table.c.preference]
+    reason = sa.case(
+        (table.c.kind == "finish", table.c.text), else_=sa.cast(table.c.value, sa.Text)
+    )
+    return [table.c.source, table.c.kind, reason]
+
+
+def _counted(spec: EventTable, table: Any) -> list[sa.ColumnElement[bool]]:
+    """Only labels that say something: a cleared rating, flag or preference is not one."""
+    if spec is PREFERENCES:
+        return [table.c.preference.is_not(None)]
+    return [
+        table.c.kind.in_(spec.counted),
+        sa.or_(table.c.kind != "rating", table.c.value.is_not(None)),
+        sa.or_(table.c.kind != "flag", table.c.value == 1),
+    ]
+
+
+def distribution(
+    connection: sa.Connection, spec: EventTable, f: Filters, lo: int = 0, hi: int | None = None
+) -> dict[tuple[str, str, str, str], int]:
+    """Current labels per (dataset, source, kind, value), or their change over ``(lo, hi]``.
+
+    A label is current when no newer event of the same key (item, step, alternative, annotator
+    and kind; or comparison and annotator) exists up to ``hi``. Over ``(lo, hi]`` the counts are
+    signed: each event there that is current at ``hi`` adds one, and the label each replaced
+    (the one current at ``lo`` for its key) takes one away.
+    """
+    e, newer = spec.events.alias("e"), spec.events.alias("newer")
+    target = spec.target
+    superseded = sa.exists().where(*_same_key(spec, newer, e), newer.c.seq > e.c.seq)
+    if hi is not None:
+        superseded = superseded.where(newer.c.seq <= hi)
+    columns = [target.c.dataset, *_value_columns(spec, e)]
+    added = (
+        sa.select(*columns, sa.func.count())
+        .join_from(e, target, target.c.id == e.c[spec.target_key])
+        .where(~superseded, *_counted(spec, e), *_where(spec, f, lo, hi, by=e))
+        .group_by(*columns)
+    )
+    counts: dict[tuple[str, str, str, str], int] = {}
+    for row in connection.execute(added):
+        key = (row[0], row[1], row[2], row[3])
+        counts[key] = counts.get(key, 0) + int(row[4])
+    if lo:
+        for row in connection.execute(_replaced(spec, f, lo, hi)):
+            key = (row[0], row[1], row[2], row[3])
+            counts[key] = counts.get(key, 0) - int(row[4])
+    return {key: n for key, n in counts.items() if n}
+
+
+def _replaced(spec: EventTable, f: Filters, lo: int, hi: int | None) -> sa.Select[Any]:
+    """The labels current at ``lo`` whose key got a newer event in ``(lo, hi]``, counted."""
+    table = spec.events
+    seq_range = [table.c.seq > lo] + ([] if hi is None else [table.c.seq <= hi])
+    touched = (
+        sa.select(*(table.c[k] for k in spec.current_key)).where(*seq_range).distinct().subquery()
+    )
+    before, p = spec.events.alias("before"), spec.events.alias("p")
+    previous = (
+        sa.select(sa.func.max(before.c.seq))
+        .where(*_same_key(spec, before, touched), before.c.seq <= lo)
+        .scalar_subquery()
+    )
+    target = spec.target
+    columns = [target.c.dataset, *_value_columns(spec, p)]
+    window = _where(spec, f, 0, None, by=p)
+    return (
+        sa.select(*columns, sa.func.count())
+        .select_from(touched)
+        .join(p, p.c.seq == previous)
+        .join(target, target.c.id == p.c[spec.target_key])
+        .where(*_counted(spec, p), *window)
+        .group_by(*columns)
+    )
+
+
+def queue(connection: sa.Connection, dataset: str | None, now: datetime) -> dict[str, int]:
+    """Items done (someone finished them), claimed (an unexpired claim, not done) and open."""
+    # A literal, not a bound parameter: only then may SQLite use the partial index on finishes.
+    finished = sa.select(label_events.c.item_id).where(sa.text("kind = 'finish'"))
+    in_dataset: list[sa.ColumnElement[bool]] = []
+    if dataset is not None:
+        in_dataset.append(items.c.dataset == dataset)
+    total = connection.execute(
+        sa.select(sa.func.count()).select_from(items).where(*in_dataset)
+    ).scalar_one()
+    done = connection.execute(
+        sa.select(sa.func.count()).where(items.c.id.in_(finished), *in_dataset)
+    ).scalar_one()
+    held = sa.select(claims.c.item_id).where(claims.c.expires_at > now)
+    claimed = connection.execute(
+        sa.select(sa.func.count()).where(
+            items.c.id.in_(held), items.c.id.not_in(finished), *in_dataset
+        )
+    ).scalar_one()
+    return {
+        "items": int(total),
+        "done": int(done),
+        "claimed": int(claimed),
+        "open": int(total) - int(done) - int(claimed),
+    }
+
+
+def last_seqs(connection: sa.Connection) -> dict[str, int]:
+    """The newest label and preference event numbers: where a later update starts."""
+    labels = connection.execute(sa.select(sa.func.max(label_events.c.seq))).scalar_one()
+    prefs = connection.execute(sa.select(sa.func.max(preference_events.c.seq))).scalar_one()
+    return {"labels": int(labels or 0), "preferences": int(prefs or 0)}
