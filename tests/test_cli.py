@@ -49,8 +49,8 @@ def test_db_init_and_upgrade_create_a_store(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = str(tmp_path / "new.db")
-    assert run(capsys, "db", "init", path) == (0, "schema at 0003\n", "")
-    assert run(capsys, "db", "upgrade", path) == (0, "schema at 0003\n", "")
+    assert run(capsys, "db", "init", path) == (0, "schema at 0006\n", "")
+    assert run(capsys, "db", "upgrade", path) == (0, "schema at 0006\n", "")
     assert run(capsys, "stats", path)[1].startswith("items: 0\n")
 
 

@@ -79,7 +79,7 @@ def test_sqlite_store_runs_in_wal_mode_at_the_newest_schema(tmp_path: Path) -> N
     lw.Store(tmp_path / "s.db").close()
     with sqlite3.connect(tmp_path / "s.db") as con:
         assert con.execute("PRAGMA journal_mode").fetchone() == ("wal",)
-        assert con.execute("SELECT version_num FROM alembic_version").fetchone() == ("0003",)
+        assert con.execute("SELECT version_num FROM alembic_version").fetchone() == ("0006",)
 
 
 def test_a_file_that_is_not_sqlite_is_refused_and_untouched(tmp_path: Path) -> None:
@@ -189,5 +189,5 @@ def test_an_old_sqlite_store_is_upgraded_on_open_keeping_its_labels(tmp_path: Pa
         ]
         store.finish(item="i1", reason="found_error")
     with sqlite3.connect(path) as con:
-        assert con.execute("SELECT version_num FROM alembic_version").fetchone() == ("0003",)
+        assert con.execute("SELECT version_num FROM alembic_version").fetchone() == ("0006",)
     con.close()

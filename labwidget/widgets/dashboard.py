@@ -112,6 +112,9 @@ class Dashboard(LabWidget):
         live: bool = True,
         poll_s: float = 0.5,
     ) -> None:
+        self._stop = threading.Event()
+        self._landed = threading.Event()
+        self._threads: list[threading.Thread] = []
         if poll_s <= 0:
             raise ValueError(f"poll_s is a number of seconds above 0, not {poll_s!r}")
         figures = store.summary(
@@ -125,17 +128,14 @@ class Dashboard(LabWidget):
         )
         self._figures = figures
         self._refresh_lock = threading.Lock()
-        self._stop = threading.Event()
-        self._landed = threading.Event()
         self._latest = figures["seq"]["labels"]
-        self._threads: list[threading.Thread] = []
         self._poll_s = poll_s
-        super().__init__(store=store, **self._traits(figures), live=live)
+        super().__init__(store=store, **self._as_traits(figures), live=live)
         if live:
             self._start()
 
     @staticmethod
-    def _traits(figures: dict[str, Any]) -> dict[str, Any]:
+    def _as_traits(figures: dict[str, Any]) -> dict[str, Any]:
         return {
             "summary": {k: v for k, v in figures.items() if k != "timeline"},
             "timeline": pack_timeline(figures["timeline"]),
@@ -152,21 +152,27 @@ class Dashboard(LabWidget):
             if figures is self._figures:  # nothing new
                 return figures
             self._figures = figures
-            traits = self._traits(figures)
+            traits = self._as_traits(figures)
             with self.hold_sync():  # one update message
                 self.summary, self.timeline = traits["summary"], traits["timeline"]
                 self.error = ""
         return figures
 
-    def close(self) -> None:
-        """Stop following the store and close the widget."""
+    @traitlets.observe("comm")
+    def _on_comm(self, change: dict[str, Any]) -> None:
+        """Stops following the store once the widget is closed (``close()`` drops its comm).
+
+        Nothing is counted after that; the thread waiting on the store ends at its next look
+        (within ``poll_s`` plus two seconds), without holding up the kernel meanwhile.
+        """
+        if change["new"] is not None:
+            return
         self._stop.set()
         self._landed.set()
         for thread in self._threads:
-            if thread is not threading.current_thread():
-                thread.join(timeout=FOLLOW_IDLE_S + self._poll_s + 1)
+            if thread.name.endswith("count") and thread is not threading.current_thread():
+                thread.join()
         self.live = False
-        super().close()
 
     # The live view: one thread follows the store, another counts what it saw in batches. -----
 
