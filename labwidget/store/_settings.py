@@ -87,9 +87,9 @@ def check(name: str, value: Any) -> Any:
 
 
 def read(connection: sa.Connection) -> dict[str, Any]:
-    """Every setting the store holds, by name."""
+    """Every setting the store holds, by name, as its check gives it (SQLite reads 6.0 as 6)."""
     rows = connection.execute(sa.select(settings.c.name, settings.c.value)).all()
-    return {name: value for name, value in rows}
+    return {name: check(name, value) for name, value in rows if name in CHECKS}
 
 
 def write(connection: sa.Connection, name: str, value: Any, *, by: str) -> Any:
