@@ -40,9 +40,28 @@ function common(width: number, ariaLabel: string, ariaDescription: string): Plot
 export function rateChart(rows: TimelineRow[], summary: Summary, width: number): Element {
   const { timezone, bucket } = summary.options;
   const perHour = bucketHours(bucket);
-  const data = rows
-    .filter((row) => origin(row.source) === "human")
-    .map((row) => ({ at: wallClock(row.start, timezone), rate: row.labels / perHour, annotator: row.annotator }));
+  // A person's line drops to 0 at the end of a bucket with labels when the next one has none,
+  // instead of bridging the time they were away.
+  const span = perHour * 3_600_000;
+  const byPerson = new Map<string, Map<number, number>>();
+  for (const row of rows) {
+    if (origin(row.source) !== "human") continue;
+    const counts = byPerson.get(row.annotator) ?? new Map<number, number>();
+    counts.set(row.start.getTime(), (counts.get(row.start.getTime()) ?? 0) + row.labels);
+    byPerson.set(row.annotator, counts);
+  }
+  const data: { at: Date; rate: number; annotator: string }[] = [];
+  for (const [annotator, counts] of byPerson) {
+    const starts = [...counts.keys()].sort((a, b) => a - b);
+    starts.forEach((start, i) => {
+      data.push({ at: wallClock(new Date(start), timezone), rate: (counts.get(start) ?? 0) / perHour, annotator });
+      // Two hours of slack: a day in a zone with daylight saving lasts 23 or 25 hours.
+      const next = starts[i + 1] ?? Infinity;
+      if (next > start + span + 2 * 3_600_000 || i === starts.length - 1) {
+        data.push({ at: wallClock(new Date(start + span), timezone), rate: 0, annotator });
+      }
+    });
+  }
   return Plot.plot({
     ...common(
       width,
@@ -55,7 +74,6 @@ export function rateChart(rows: TimelineRow[], summary: Summary, width: number):
     marks: [
       Plot.ruleY([0]),
       Plot.lineY(data, { x: "at", y: "rate", stroke: "annotator", curve: "step-after", tip: true }),
-      Plot.dot(data, { x: "at", y: "rate", fill: "annotator", r: 1.5 }),
     ],
   });
 }
