@@ -148,6 +148,8 @@ def test_dashboard_renders_updates_live_and_follows_the_theme(
     assert page.page_errors == []
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    # Tall and wide enough that the whole widget, two panels a row, is on the screen at once.
+    page.set_viewport_size({"width": 1500, "height": 2000})
     widget = page.locator(".lw-dash-widget")
     widget.scroll_into_view_if_needed()
     widget.screenshot(path=str(SCREENSHOTS / "dashboard-light.png"))
