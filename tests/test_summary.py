@@ -261,3 +261,18 @@ def test_bad_settings_are_refused_and_nothing_is_kept(filled: lw.Store) -> None:
     with pytest.raises(ValueError, match="timezone is an IANA"):
         filled.set_setting("timezone", "Berlin")
     assert filled.settings() == {}
+
+
+def test_the_migration_makes_the_settings_table_and_the_finish_index(store: lw.Store) -> None:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(store.url)
+    try:
+        inspector = sa.inspect(engine)
+        assert [c["name"] for c in inspector.get_columns("settings")] == [
+            "name", "value", "updated_by", "updated_at",
+        ]  # fmt: skip
+        indexes = {i["name"]: i["column_names"] for i in inspector.get_indexes("label_events")}
+        assert indexes["ix_label_events_finished"] == ["item_id"]
+    finally:
+        engine.dispose()

@@ -110,8 +110,18 @@ def summarize(connection: sa.Connection, opts: dict[str, Any], now: datetime) ->
     _add_week(
         summary, _week_ms(connection, week, f.idle_cap_ms, seqs, {"labels": 0, "preferences": 0})
     )
-    summary["queue"] = q.queue(connection, opts["dataset"], now)
+    summary["queue"] = _queue(q.queue(connection, opts["dataset"], now), 0)
     return _finish(summary)
+
+
+def _queue(counts: dict[str, int], done_before: int) -> dict[str, int]:
+    done = done_before + counts["done"]
+    return {
+        "items": counts["items"],
+        "done": done,
+        "claimed": counts["claimed"],
+        "open": counts["items"] - done - counts["claimed"],
+    }
 
 
 def update(
@@ -150,7 +160,8 @@ def update(
     _add_distribution(summary, counts)
     week = week_of(now, opts["timezone"], opts["week_start"])
     _add_week(summary, _week_ms(connection, week, f.idle_cap_ms, hi, lo))
-    summary["queue"] = q.queue(connection, opts["dataset"], now)
+    queue = q.queue(connection, opts["dataset"], now, lo["labels"], hi["labels"])
+    summary["queue"] = _queue(queue, previous["queue"]["done"])
     return _finish(summary)
 
 

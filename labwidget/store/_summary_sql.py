@@ -218,30 +218,56 @@ def _replaced(spec: EventTable, f: Filters, lo: int, hi: int | None) -> sa.Selec
     )
 
 
-def queue(connection: sa.Connection, dataset: str | None, now: datetime) -> dict[str, int]:
-    """Items done (someone finished them), claimed (an unexpired claim, not done) and open."""
-    # A literal, not a bound parameter: only then may SQLite use the partial index on finishes.
-    finished = sa.select(label_events.c.item_id).where(sa.text("kind = 'finish'"))
-    in_dataset: list[sa.ColumnElement[bool]] = []
-    if dataset is not None:
-        in_dataset.append(items.c.dataset == dataset)
+def _finished(item_id: Any) -> sa.Exists:
+    # A literal, not a bound parameter: only then may SQLite use the partial index of finishes.
+    return sa.exists().where(label_events.c.item_id == item_id, sa.text("kind = 'finish'"))
+
+
+def queue(
+    connection: sa.Connection,
+    dataset: str | None,
+    now: datetime,
+    lo: int = 0,
+    hi: int | None = None,
+) -> dict[str, int]:
+    """Items (in ``dataset``), done and claimed; the caller works out which are open.
+
+    Done: someone finished it. Claimed: an unexpired claim, and not done. With ``lo``, ``done``
+    counts only the items first finished in ``(lo, hi]``.
+    """
+    in_dataset = [] if dataset is None else [items.c.dataset == dataset]
     total = connection.execute(
         sa.select(sa.func.count()).select_from(items).where(*in_dataset)
     ).scalar_one()
-    done = connection.execute(
-        sa.select(sa.func.count()).where(items.c.id.in_(finished), *in_dataset)
-    ).scalar_one()
-    held = sa.select(claims.c.item_id).where(claims.c.expires_at > now)
-    claimed = connection.execute(
-        sa.select(sa.func.count()).where(
-            items.c.id.in_(held), items.c.id.not_in(finished), *in_dataset
+    finish = label_events.alias("finish")
+    done_query = sa.select(sa.func.count(sa.distinct(finish.c.item_id))).where(
+        sa.text("finish.kind = 'finish'")
+    )
+    if dataset is not None:
+        done_query = done_query.where(
+            finish.c.item_id.in_(sa.select(items.c.id).where(*in_dataset))
         )
-    ).scalar_one()
+    if lo:
+        earlier = label_events.alias("earlier")
+        done_query = done_query.where(
+            finish.c.seq > lo,
+            ~sa.exists().where(
+                earlier.c.item_id == finish.c.item_id,
+                sa.text("earlier.kind = 'finish'"),
+                earlier.c.seq <= lo,
+            ),
+        )
+    if hi is not None:
+        done_query = done_query.where(finish.c.seq <= hi)
+    held = sa.select(sa.func.count(sa.distinct(claims.c.item_id))).where(
+        claims.c.expires_at > now, ~_finished(claims.c.item_id)
+    )
+    if dataset is not None:
+        held = held.where(claims.c.item_id.in_(sa.select(items.c.id).where(*in_dataset)))
     return {
         "items": int(total),
-        "done": int(done),
-        "claimed": int(claimed),
-        "open": int(total) - int(done) - int(claimed),
+        "done": int(connection.execute(done_query).scalar_one()),
+        "claimed": int(connection.execute(held).scalar_one()),
     }
 
 

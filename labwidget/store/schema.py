@@ -78,6 +78,13 @@ label_events = sa.Table(
     sa.Column("meta", sa.JSON(), nullable=True),
     sa.Index(None, "item_id", "step", "alt", "annotator", "seq"),
     sa.Index(None, "annotator", "created_at"),
+    # Which items someone finished (the summary's queue): only finish events are in it.
+    sa.Index(
+        "ix_label_events_finished",
+        "item_id",
+        sqlite_where=sa.text("kind = 'finish'"),
+        postgresql_where=sa.text("kind = 'finish'"),
+    ),
 )
 
 comparisons = sa.Table(

@@ -1,4 +1,8 @@
-"""Store-wide settings (the weekly cap on labeling hours, the week's time zone and first day).
+"""Store-wide settings (the weekly cap on labeling hours, the week's time zone and first day),
+and an index of finish events, which tells the summary's queue which items are done.
+
+The index holds only finish events (about one in ten label events), so it adds little to a
+write; it turns "how many items are done" from a scan of every event into a scan of it.
 
 On a PostgreSQL store already set up for a team (``labwidget db init``), the annotators may read
 the settings right away (``labwidget db upgrade`` does not rerun the security setup) but never
@@ -27,6 +31,13 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_settings")),
     )
+    op.create_index(
+        "ix_label_events_finished",
+        "label_events",
+        ["item_id"],
+        sqlite_where=sa.text("kind = 'finish'"),
+        postgresql_where=sa.text("kind = 'finish'"),
+    )
     if op.get_bind().dialect.name == "postgresql":
         op.execute(
             """
@@ -40,4 +51,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_label_events_finished", "label_events")
     op.drop_table("settings")
