@@ -135,8 +135,13 @@ def hours_between(
 
 
 def _same_key(spec: EventTable, a: Any, b: Any) -> list[sa.ColumnElement[bool]]:
-    # step is NULL for a finish: NULL = NULL is not true, so the key compares NULL-safely.
-    return [a.c[k].is_not_distinct_from(b.c[k]) for k in spec.current_key]
+    # step is NULL for a finish, and NULL = NULL is not true: step compares NULL-safely. Only
+    # step: PostgreSQL can use no index for IS NOT DISTINCT FROM, and with item_id compared so
+    # too it scanned every newer event for every event.
+    return [
+        a.c[k].is_not_distinct_from(b.c[k]) if k == "step" else a.c[k] == b.c[k]
+        for k in spec.current_key
+    ]
 
 
 def _value_columns(spec: EventTable, table: Any) -> list[sa.ColumnElement[Any]]:
