@@ -222,6 +222,14 @@ def test_update_adds_only_what_is_new(store: lw.Store) -> None:
     partial = store.update_summary(before, upto_seq=before["seq"]["labels"] + 1, now=NOW)
     assert partial["totals"]["labels"] == before["totals"]["labels"] + 2  # ana's and bo's tie
     assert store.update_summary(partial, now=NOW)["totals"] == full["totals"]
+    # One batch that replaces two labels (two keys) takes each one's old value away.
+    with store.batch() as batch:
+        batch.record("rating", item=A, step=1, value=1, annotator="ana", created_at=at(4, 10))
+        batch.record("rating", item=B, step=0, value=-1, annotator="bo", created_at=at(4, 10))
+    after = store.update_summary(updated, now=NOW)
+    math_human = next(r for r in after["distribution"] if r["dataset"] == "math")
+    assert math_human["ratings"] == {"-1": 1, "0": 0, "1": 3}
+    assert after["distribution"] == store.summary(now=NOW, weekly_cap_h=0.2)["distribution"]
 
 
 def test_an_imported_item_counts_its_total_time_once(store: lw.Store) -> None:

@@ -17,6 +17,8 @@ from labwidget.store.schema import claims, comparisons, items, label_events, pre
 
 # Label kinds the distribution counts; each is "current" per (item, step, alt, annotator, kind).
 COUNTED_KINDS = ("rating", "flag", "finish")
+# Event numbers per IN list: well under every backend's limit on bound parameters.
+CHUNK = 5_000
 
 
 @dataclass(frozen=True)
@@ -48,12 +50,25 @@ PREFERENCES = EventTable(
 )
 
 
-def hour_of(column: sa.ColumnElement[Any], dialect: str) -> sa.ColumnElement[str]:
-    """The UTC hour an instant falls in, as text ``YYYY-MM-DD HH`` on both backends."""
+def hour_of(column: sa.ColumnElement[Any], dialect: str) -> sa.ColumnElement[Any]:
+    """The UTC hour an instant falls in.
+
+    Text ``YYYY-MM-DD HH`` on SQLite, a timestamp on PostgreSQL; ``hour_key`` makes both text.
+    """
     if dialect == "sqlite":
         # Stored as "YYYY-MM-DD HH:MM:SS.ffffff" in UTC: the hour is the first 13 characters.
         return sa.func.substr(column, 1, 13)
-    return sa.func.to_char(sa.func.timezone("UTC", column), "YYYY-MM-DD HH24")
+    # date_trunc: half the time of to_char over a million events.
+    return sa.func.date_trunc("hour", sa.func.timezone("UTC", column))
+
+
+def hour_key(hour: str | datetime) -> str:
+    """``hour_of``'s value as the text ``YYYY-MM-DD HH``.
+
+    >>> hour_key(datetime(2026, 11, 2, 9)), hour_key("2026-11-02 09")
+    ('2026-11-02 09', '2026-11-02 09')
+    """
+    return hour if isinstance(hour, str) else hour.strftime("%Y-%m-%d %H")
 
 
 def capped_ms(table: sa.Table, cap_ms: int) -> sa.ColumnElement[int]:
@@ -104,7 +119,7 @@ def activity(
         .where(*_where(spec, f, lo, hi))
         .group_by(hour, table.c.annotator, table.c.source)
     )
-    return [(h, a, s, int(n), int(ms)) for h, a, s, n, ms in connection.execute(query)]
+    return [(hour_key(h), a, s, int(n), int(ms)) for h, a, s, n, ms in connection.execute(query)]
 
 
 def hours_between(
@@ -191,36 +206,45 @@ def distribution(
         key = (row[0], row[1], row[2], row[3])
         counts[key] = counts.get(key, 0) + int(row[4])
     if lo:
-        for row in connection.execute(_replaced(spec, f, lo, hi)):
-            key = (row[0], row[1], row[2], row[3])
-            counts[key] = counts.get(key, 0) - int(row[4])
+        for key, n in _replaced(connection, spec, f, lo, hi).items():
+            counts[key] = counts.get(key, 0) - n
     return {key: n for key, n in counts.items() if n}
 
 
-def _replaced(spec: EventTable, f: Filters, lo: int, hi: int | None) -> sa.Select[Any]:
+def _replaced(
+    connection: sa.Connection, spec: EventTable, f: Filters, lo: int, hi: int | None
+) -> dict[tuple[str, str, str, str], int]:
     """The labels current at ``lo`` whose key got a newer event in ``(lo, hi]``, counted."""
     table = spec.events
     seq_range = [table.c.seq > lo] + ([] if hi is None else [table.c.seq <= hi])
     touched = (
         sa.select(*(table.c[k] for k in spec.current_key)).where(*seq_range).distinct().subquery()
     )
-    before, p = spec.events.alias("before"), spec.events.alias("p")
+    before = spec.events.alias("before")
     previous = (
         sa.select(sa.func.max(before.c.seq))
         .where(*_same_key(spec, before, touched), before.c.seq <= lo)
         .scalar_subquery()
     )
-    target = spec.target
+    # Their event numbers first, then the events by primary key: asked in one statement,
+    # PostgreSQL without fresh statistics (after a bulk import) hashed every event instead.
+    found = connection.execute(sa.select(previous).select_from(touched)).scalars()
+    seqs = [seq for seq in found if seq is not None]
+    p, target = spec.events.alias("p"), spec.target
     columns = [target.c.dataset, *_value_columns(spec, p)]
-    window = _where(spec, f, 0, None, by=p)
-    return (
+    query = (
         sa.select(*columns, sa.func.count())
-        .select_from(touched)
-        .join(p, p.c.seq == previous)
-        .join(target, target.c.id == p.c[spec.target_key])
-        .where(*_counted(spec, p), *window)
+        .join_from(p, target, target.c.id == p.c[spec.target_key])
+        .where(p.c.seq.in_(sa.bindparam("seqs", expanding=True)))
+        .where(*_counted(spec, p), *_where(spec, f, 0, None, by=p))
         .group_by(*columns)
     )
+    counts: dict[tuple[str, str, str, str], int] = {}
+    for start in range(0, len(seqs), CHUNK):
+        for row in connection.execute(query, {"seqs": seqs[start : start + CHUNK]}):
+            key = (row[0], row[1], row[2], row[3])
+            counts[key] = counts.get(key, 0) + int(row[4])
+    return counts
 
 
 def _finished(item_id: Any) -> sa.Exists:
