@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 import pytest
 
 import labwidget as lw
+from labwidget.widgets import dashboard
 from labwidget.widgets._buffers import unpack_float32
 from labwidget.widgets.dashboard import pack_timeline
 
@@ -73,7 +74,10 @@ def test_refresh_adds_new_labels(store: lw.Store) -> None:
     dash.close()
 
 
-def test_live_dashboard_follows_another_writer_and_stops_on_close(store_url: str) -> None:
+def test_live_dashboard_follows_another_writer_and_stops_on_close(
+    store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dashboard, "FOLLOW_IDLE_S", 0.5)
     with lw.Store(store_url, annotator="viewer") as viewer, lw.Store(store_url) as writer:
         item = an_item(writer)
         dash = lw.Dashboard(viewer, poll_s=0.05)
@@ -93,7 +97,8 @@ def test_live_dashboard_follows_another_writer_and_stops_on_close(store_url: str
         assert dash.summary["distribution"][0]["preferences"] == {"b": 1}
         dash.close()
         assert dash.live is False
-        # The thread that waits on the store ends at its next look, within seconds.
+        assert not [t for t in threads if t.name.endswith("count") and t.is_alive()]
+        # The thread that waits on the store ends when follow() next gives up on quiet.
         wait_until(lambda: not any(t.is_alive() for t in threads), timeout=5)
 
 

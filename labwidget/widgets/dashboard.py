@@ -24,8 +24,10 @@ log = logging.getLogger("labwidget")
 
 # After the first event of a batch, wait this long for the rest before counting it.
 SETTLE_S = 0.1
-# follow() gives up after this much quiet and is started again: the thread sees a close then.
-FOLLOW_IDLE_S = 2.0
+# follow() gives up after this much quiet and is started again: the thread sees a close then
+# (the counting thread stops at once; this one only waits). On PostgreSQL each start opens a
+# new LISTEN connection, so not too often.
+FOLLOW_IDLE_S = 30.0
 # With no label to wake it, the widget still looks this often for pairwise preferences (which
 # follow() does not watch) and for a new week.
 QUIET_LOOK_S = 5.0
@@ -162,8 +164,8 @@ class Dashboard(LabWidget):
     def _on_comm(self, change: dict[str, Any]) -> None:
         """Stops following the store once the widget is closed (``close()`` drops its comm).
 
-        Nothing is counted after that; the thread waiting on the store ends at its next look
-        (within ``poll_s`` plus two seconds), without holding up the kernel meanwhile.
+        Nothing is counted after that; the thread waiting on the store ends when it next hears
+        from it (at most ``FOLLOW_IDLE_S`` later), without holding up the kernel meanwhile.
         """
         if change["new"] is not None:
             return
