@@ -111,6 +111,8 @@ def test_dashboard_renders_updates_live_and_follows_the_theme(
     run_all_cells(page)
     dashboard = page.get_by_test_id("dashboard")
     dashboard.wait_for(state="visible")
+    # Its front end came from labwidget's server extension, once, not through the kernel.
+    assert page.locator("style[data-labwidget=dashboard][data-from=server]").count() == 1
     page.wait_for_selector("[data-testid=panel-week] svg")
     totals = summary["totals"]
     assert text(page, "total-labels") == f"{totals['labels']:,}"
