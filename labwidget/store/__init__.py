@@ -565,8 +565,12 @@ class Store:
         """``previous`` (from ``summary``) with the labels committed since added in.
 
         Only the new events are counted, so this costs milliseconds on any store; with nothing
-        new, ``previous`` itself comes back. ``upto_seq`` stops at that label event (``follow``
-        yields events with their ``seq``). A new week (or new options) means a full recount.
+        new, ``previous`` itself comes back. A new week means a full recount.
+
+        On PostgreSQL, events commit out of ``seq`` order: pass ``upto_seq``, the ``seq`` of the
+        last event ``follow`` yielded, so that an event still being committed below the newest
+        is counted next time rather than skipped (``Dashboard`` does). Pairwise preferences are
+        read up to the newest; one committed late is counted by the next full ``summary``.
         """
         with self._read() as connection:
             return _summary.update(connection, previous, _summary.utc(now), upto_seq)

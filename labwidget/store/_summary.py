@@ -53,7 +53,7 @@ def options(
     """The summary's options, checked: the arguments, else the store's settings, else defaults."""
     zone = check("timezone", timezone_name or settings.get("timezone") or "UTC")
     first_day = check("week_start", week_start or settings.get("week_start") or "monday")
-    cap = check("weekly_cap_h", weekly_cap_h if weekly_cap_h is not None else None)
+    cap = check("weekly_cap_h", weekly_cap_h)
     if cap is None:
         cap = settings.get("weekly_cap_h")
     if isinstance(idle_cap_s, bool) or not isinstance(idle_cap_s, (int, float)) or idle_cap_s <= 0:

@@ -173,7 +173,9 @@ class Dashboard(LabWidget):
         self._landed.set()
         for thread in self._threads:
             if thread.name.endswith("count") and thread is not threading.current_thread():
-                thread.join()
+                # A count under way finishes first; one stuck on an unreachable database
+                # holds the close up for RETRY_S at most (it ends on its own later).
+                thread.join(timeout=RETRY_S)
         self.live = False
 
     # The live view: one thread follows the store, another counts what it saw in batches. -----
