@@ -6,7 +6,9 @@ from labwidget._follow import follow
 from labwidget.ask import Background, ask, background
 from labwidget.capture import Capture, capture, label
 from labwidget.formats import FormatError, export, import_prm800k, to_dataset
+from labwidget.report import write_report
 from labwidget.store import LabelError, Store, StoreError
+from labwidget.widgets.dashboard import Dashboard
 from labwidget.widgets.pair import PairLabeler, compare
 from labwidget.widgets.steps import StepLabeler
 
@@ -14,6 +16,7 @@ __all__ = [
     "AutolabelError",
     "Background",
     "Capture",
+    "Dashboard",
     "FormatError",
     "LabelError",
     "PairLabeler",
@@ -37,6 +40,7 @@ __all__ = [
     "review_queue",
     "review_suggestions",
     "to_dataset",
+    "write_report",
 ]
 __version__ = "0.1.0"
 

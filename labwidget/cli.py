@@ -11,6 +11,7 @@ from typing import Any, NoReturn
 from labwidget.auto import AutolabelError
 from labwidget.auto.command import add_command as add_autolabel
 from labwidget.formats import FormatError, export, import_prm800k
+from labwidget.report import write_report
 from labwidget.store import LabelError, Store, StoreError, init_database
 
 IMPORT_FORMATS = ("prm800k",)
@@ -77,6 +78,28 @@ def _export(args: argparse.Namespace) -> None:
     print(f"wrote {count} rows to {args.out}")
 
 
+def _report(args: argparse.Namespace) -> None:
+    names = ("since", "until", "dataset", "timezone", "week_start", "weekly_cap_h")
+    options: dict[str, Any] = {n: getattr(args, n) for n in names if getattr(args, n) is not None}
+    with _open(args.store) as store:
+        summary = write_report(store, args.out, **options)
+    totals = summary["totals"]
+    print(f"wrote {args.out}: {totals['labels']} labels, {totals['hours']:.1f} hours of labeling")
+
+
+def _config(args: argparse.Namespace) -> None:
+    with _open(args.store) as store:
+        if args.value is not None:
+            value = None if args.value.lower() in ("none", "unset") else args.value
+            store.set_setting(args.name, value)
+        shown = store.settings()
+    names = [args.name] if args.name is not None else sorted(shown)
+    if not names:
+        print("no settings (labwidget config STORE NAME VALUE sets one)")
+    for name in names:
+        print(f"{name}: {shown.get(name, 'unset')}")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="labwidget", description=__doc__)
     commands = parser.add_subparsers(required=True, metavar="COMMAND", parser_class=_Parser)
@@ -114,6 +137,25 @@ def _parser() -> argparse.ArgumentParser:
     save.set_defaults(run=_export)
 
     add_autolabel(commands, [quiet])
+
+    report = commands.add_parser("report", help="write the dashboard as one offline HTML file")
+    report.add_argument("store", help="a store file path or database URL")
+    report.add_argument("-o", "--out", required=True, help="the HTML file to write")
+    report.add_argument("--since", help="labels from this date or time on (e.g. 2026-11-02)")
+    report.add_argument("--until", help="labels before this date or time")
+    report.add_argument("--dataset", help="only this dataset")
+    report.add_argument("--timezone", help="the zone of days and weeks (default: the store's)")
+    report.add_argument("--week-start", help="the day weeks start on (default: the store's)")
+    report.add_argument("--weekly-cap-h", type=float, help="cap on weekly hours a person")
+    report.set_defaults(run=_report)
+
+    config = commands.add_parser(
+        "config", help="show or set a store's settings: weekly_cap_h, timezone, week_start"
+    )
+    config.add_argument("store", help="a store file path or database URL")
+    config.add_argument("name", nargs="?", help="the setting to show or set")
+    config.add_argument("value", nargs="?", help="its new value ('none' unsets it)")
+    config.set_defaults(run=_config)
 
     db = commands.add_parser("db", help="manage a store's schema")
     db_commands = db.add_subparsers(required=True, metavar="ACTION", parser_class=_Parser)

@@ -78,6 +78,13 @@ label_events = sa.Table(
     sa.Column("meta", sa.JSON(), nullable=True),
     sa.Index(None, "item_id", "step", "alt", "annotator", "seq"),
     sa.Index(None, "annotator", "created_at"),
+    # Which items someone finished (the summary's queue): only finish events are in it.
+    sa.Index(
+        "ix_label_events_finished",
+        "item_id",
+        sqlite_where=sa.text("kind = 'finish'"),
+        postgresql_where=sa.text("kind = 'finish'"),
+    ),
 )
 
 comparisons = sa.Table(
@@ -141,4 +148,15 @@ token_scores = sa.Table(
     sa.Column("meta", sa.JSON(), nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint("kind IN ('logprob', 'entropy', 'score')", name="kind"),
+)
+
+# Store-wide settings a team shares, one JSON value per name (see labwidget.store._settings),
+# such as the weekly cap on labeling hours.
+settings = sa.Table(
+    "settings",
+    metadata,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("value", sa.JSON(), nullable=False),
+    sa.Column("updated_by", sa.String(200), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
