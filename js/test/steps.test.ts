@@ -30,6 +30,7 @@ function mount(traits: Partial<StepLabelerTraits> = {}) {
     step_token_counts: [],
     score_kind: "logprob",
     cursor: 0,
+    max_height: null,
     _direct: {},
     ...traits,
   });

@@ -103,6 +103,9 @@ class StepLabeler(LabWidget):
         suggestions: a suggested rating per step (``{"value", "confidence", "source"}`` or
             None), e.g. from a process reward model; ``a`` accepts the current step's, ``A``
             all remaining ones, and each is stored as a human label recording what it confirmed.
+        max_height: the greatest height of the steps (a CSS length, ``"70vh"`` by default):
+            a longer output scrolls inside the widget, keeping the current step in view, rather
+            than making the notebook one very long output. ``None`` lets it grow with its steps.
     """
 
     _bundle_name = "steps"
@@ -145,6 +148,11 @@ class StepLabeler(LabWidget):
     progress = traitlets.Dict(
         help="With a queue: {position, total, done, session_labels, session_started_ms}."
     ).tag(sync=True)
+    max_height = traitlets.Unicode(
+        "70vh",
+        allow_none=True,
+        help="The greatest height of the steps (CSS), beyond which they scroll; None: no limit.",
+    ).tag(sync=True)
 
     def __init__(
         self,
@@ -162,10 +170,11 @@ class StepLabeler(LabWidget):
         step_token_counts: Sequence[int] = (),
         score_kind: str = "logprob",
         generator: Generator | None = None,
+        max_height: str | None = "70vh",
     ) -> None:
         # Every trait is worked out before the comm opens, so the page gets the whole widget in
         # one message instead of an empty one and a dozen updates.
-        traits: dict[str, Any] = {}
+        traits: dict[str, Any] = {"max_height": max_height}
         if tokens or token_scores is not None:
             packed = pack_float32([] if token_scores is None else token_scores)
             check_token_layout(list(tokens), packed["shape"][0], list(step_token_counts))
