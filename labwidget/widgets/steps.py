@@ -80,7 +80,9 @@ class StepLabeler(LabWidget):
     ``1``/``2``/``3`` (or ``-``/``0``/``+``) rate the current step wrong / neutral / correct;
     ``f`` flags it as "can't tell"; ``h``/``l`` show its other alternatives and ``c`` chooses
     one; ``r`` writes a replacement step, ``n`` a note; ``u`` undoes; ``S``/``E``/``B``/``G``
-    finish the item as solution / found_error / bad_problem / give_up.
+    finish the item as solution / found_error / bad_problem / give_up (with a step rated wrong,
+    ``S`` asks first); ``v`` shows the current step exactly as written; ``z`` unfolds a step
+    longer than about three screens.
 
     Args:
         prompt: the question or prompt the steps answer.

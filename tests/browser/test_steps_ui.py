@@ -8,6 +8,7 @@ from typing import Any
 from tests.browser.jupyterlab_driver import (
     open_notebook,
     run_all_cells,
+    scroll_to_last_step,
     wait_for_rows,
     write_notebook,
 )
@@ -136,6 +137,8 @@ def test_a_long_output_scrolls_inside_the_widget_keeping_the_cursor_in_view(
     page.keyboard.press("3")
     rows = wait_for_rows(jupyter_server.root / "many.db", "SELECT step, value FROM label_events", 1)
     assert rows == [(150, 1)]
+    # Scrolling the widget's own scroll area builds the blocks that come near it.
+    scroll_to_last_step(page, 300)
 
     # Without a limit the steps grow with the output, as before.
     unbounded = page.evaluate(
@@ -215,5 +218,9 @@ def test_labels_committed_directly_still_save_after_the_kernel_dies(
         (1, -1),
     ]
     page.wait_for_selector('[data-testid="step-1"][data-status="saved"]')
-    page.wait_for_timeout(500)  # the committed message and the cursor's sync have been tried
+    # The kernel cannot be told of it: the widget says what that means.
+    gone = page.get_by_test_id("kernel-gone")
+    gone.wait_for(state="visible")
+    assert "labels the server still takes directly are saved" in gone.inner_text()
+    page.wait_for_timeout(500)  # the cursor's sync has been tried too
     assert page.page_errors == []
