@@ -812,9 +812,13 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
         return;
       case "fold":
         if (rows[step]?.folded == null) return;
-        if (!unfolded.delete(step)) unfolded.add(step);
-        draw([step]);
-        return scrollToCursorInFrame();
+        if (unfolded.delete(step)) {
+          draw([step]);
+          // Folding may leave the screen where the rest of the step was: bring the step back.
+          return scrollToCursorInFrame();
+        }
+        unfolded.add(step);
+        return draw([step]);
       case "help":
         return toggleHelp();
     }
@@ -882,7 +886,10 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
     scrollCheck = requestAnimationFrame(() => {
       scrollCheck = undefined;
       const li = rows[currentStep()]?.li;
-      if (li !== undefined && !onScreen(li)) li.scrollIntoView?.({ block: "center" }); // jsdom has none
+      if (li === undefined || onScreen(li)) return;
+      // A step taller than half the screen shows from its start: its middle says little.
+      const tall = li.getBoundingClientRect().height > window.innerHeight / 2;
+      li.scrollIntoView?.({ block: tall ? "start" : "center" }); // jsdom has none
     });
   }
   /** What Python has saved for a step, as a string that changes whenever any of it does. */

@@ -1162,6 +1162,27 @@ describe("long steps", () => {
     expect(row(1).classList.contains("lw-step--folded")).toBe(true);
   });
 
+  test("folding an unfolded step brings its start back on screen; unfolding scrolls nothing", async () => {
+    const nextFrame = () => new Promise((resolve) => requestAnimationFrame(resolve));
+    const scrolled: [Element, unknown][] = [];
+    HTMLElement.prototype.scrollIntoView = function (this: Element, arg?: unknown) {
+      scrolled.push([this, arg]);
+    };
+    try {
+      const { root, row } = mount({ steps: [huge] });
+      await nextFrame();
+      press(root, "z");
+      await nextFrame();
+      expect(scrolled).toEqual([]);
+      row(0).getBoundingClientRect = () => ({ top: -90_000, bottom: -87_000, height: 3000 }) as DOMRect;
+      press(root, "z");
+      await nextFrame();
+      expect(scrolled).toEqual([[row(0), { block: "start" }]]);
+    } finally {
+      delete (HTMLElement.prototype as Partial<HTMLElement>).scrollIntoView;
+    }
+  });
+
   test("a step of many lines is folded after 120 of them", () => {
     const long = Array.from({ length: 5000 }, (_, i) => `line ${i}`).join("\n");
     const { row, byTestId } = mount({ steps: [long] });
