@@ -826,7 +826,9 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
 
   function showSource(step: number): void {
     const row = rowOf(step);
-    if (row !== undefined) sourceView.show(step, alternativesAt(step)[altOf(step)] ?? "", row.extra);
+    if (row === undefined) return;
+    sourceView.show(step, alternativesAt(step)[altOf(step)] ?? "", row.extra);
+    sourceView.reveal();
   }
 
   /** Shows the key help where the labeler is looking (at the current step), or hides it. */

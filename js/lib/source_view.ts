@@ -25,6 +25,11 @@ export class SourceView {
     if (this.#pre.previousElementSibling !== anchor) anchor.after(this.#pre);
   }
 
+  /** Scrolls the source onto the screen: under a long step it may start below it. */
+  reveal(): void {
+    this.#pre.scrollIntoView?.({ block: "nearest" }); // jsdom has none
+  }
+
   hide(): void {
     this.#step = null;
     this.#pre.remove();

@@ -1230,6 +1230,20 @@ describe("source view", () => {
     expect(el.querySelector('[data-testid="step-source"]')).toBeNull();
   });
 
+  test("v scrolls the source onto the screen: under a long step it starts below it", () => {
+    const scrolled: [Element, unknown][] = [];
+    HTMLElement.prototype.scrollIntoView = function (this: Element, arg?: unknown) {
+      scrolled.push([this, arg]);
+    };
+    try {
+      const { root, byTestId } = mount();
+      press(root, "v");
+      expect(scrolled).toEqual([[byTestId("step-source"), { block: "nearest" }]]);
+    } finally {
+      delete (HTMLElement.prototype as Partial<HTMLElement>).scrollIntoView;
+    }
+  });
+
   test("it shows the alternative on screen", () => {
     const { root, byTestId } = mount({ steps: ["a0"], alternatives: [["a0", "a1"]] });
     press(root, "v");
