@@ -225,21 +225,31 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
   const placeholders = new Map<number, HTMLLIElement>();
   let rowPx = DEFAULT_ROW_PX;
   let rowPxMeasured = false;
-  // Without an IntersectionObserver (jsdom) every block is built at once.
-  const observer =
-    typeof IntersectionObserver === "undefined"
-      ? null
-      : new IntersectionObserver(
-          (entries) => {
-            // Layout is clean here: measure the built rows before adding more.
-            if (!rowPxMeasured) measureRows();
-            for (const entry of entries) {
-              if (entry.isIntersecting) buildBlock(Number((entry.target as HTMLElement).dataset.block));
-            }
-          },
-          // scrollMargin stretches the notebook's own scroll area too, not just the window.
-          { rootMargin: BLOCK_MARGIN, scrollMargin: BLOCK_MARGIN } as IntersectionObserverInit,
-        );
+  let observer: IntersectionObserver | null = null;
+
+  /**
+   * (Re)makes the observer that builds blocks as they come near the screen. Steps that scroll on
+   * their own (`max_height`) are its root, so blocks are built as they near the visible part
+   * of that scroll area; otherwise the window is, and the notebook's scroll area stretched by
+   * scrollMargin. Without an IntersectionObserver (jsdom) every block is built at once.
+   */
+  function observeBlocks(bounded: boolean): void {
+    observer?.disconnect();
+    if (typeof IntersectionObserver === "undefined") return;
+    observer = new IntersectionObserver(
+      (entries) => {
+        // Layout is clean here: measure the built rows before adding more.
+        if (!rowPxMeasured) measureRows();
+        for (const entry of entries) {
+          if (entry.isIntersecting) buildBlock(Number((entry.target as HTMLElement).dataset.block));
+        }
+      },
+      bounded
+        ? { root: list, rootMargin: BLOCK_MARGIN }
+        : ({ rootMargin: BLOCK_MARGIN, scrollMargin: BLOCK_MARGIN } as IntersectionObserverInit),
+    );
+    for (const placeholder of placeholders.values()) observer.observe(placeholder);
+  }
 
   /** Sizes the placeholders from the rows built so far, so the scrollbar is about right. */
   function measureRows(): void {
@@ -950,6 +960,7 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
     const height = model.get("max_height") ?? null;
     list.style.maxHeight = height ?? "";
     list.classList.toggle("lw-steps__list--bounded", height !== null);
+    observeBlocks(height !== null);
   };
 
   const drawAll = () => draw();

@@ -601,6 +601,45 @@ describe("long outputs", () => {
   });
 });
 
+describe("building blocks in a bounded scroll area", () => {
+  test("with max_height the steps' own scroll area is the observer's root; without, the window", () => {
+    const made: { init: IntersectionObserverInit | undefined; observed: Set<Element>; disconnected: boolean }[] = [];
+    class FakeObserver {
+      readonly record: (typeof made)[number];
+      constructor(_callback: IntersectionObserverCallback, init?: IntersectionObserverInit) {
+        this.record = { init, observed: new Set(), disconnected: false };
+        made.push(this.record);
+      }
+      observe(target: Element) {
+        this.record.observed.add(target);
+      }
+      unobserve(target: Element) {
+        this.record.observed.delete(target);
+      }
+      disconnect() {
+        this.record.disconnected = true;
+      }
+    }
+    vi.stubGlobal("IntersectionObserver", FakeObserver);
+    try {
+      const steps = Array.from({ length: 100 }, (_, i) => `Step ${i}`);
+      const { model, el } = mount({ steps, step_labels: steps.map(() => null), max_height: "70vh" });
+      const list = el.querySelector(".lw-steps__list");
+      expect(made).toHaveLength(1);
+      expect(made[0].init?.root).toBe(list);
+      expect(made[0].init?.rootMargin).toBe("1000px 0px");
+      const placeholders = el.querySelectorAll(".lw-steps__placeholder");
+      expect(made[0].observed.size).toBe(placeholders.length);
+      model.kernelSet("max_height", null);
+      expect(made[0].disconnected).toBe(true);
+      expect(made[1].init?.root).toBeUndefined();
+      expect([...made[1].observed]).toEqual([...placeholders]);
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
+});
+
 describe("building ahead", () => {
   test("blocks around the cursor are built while the page is idle, one per idle period", () => {
     const idle: (() => void)[] = [];
