@@ -2,20 +2,32 @@
 
 ``import_prm800k(store, "phase1_train.jsonl")`` loads labelled solutions into a store;
 ``export(store, "prm.jsonl", format="trl-stepwise")`` writes rows a TRL trainer reads, as JSONL
-or Parquet, and ``to_dataset`` gives them as a ``datasets.Dataset``.
+or Parquet, and ``to_dataset`` gives them as a ``datasets.Dataset``. The step-tag formats other
+PRM code reads (``math-shepherd``, ``qwen-prm``, ``openr``) go out the same way and come back in
+with ``import_shepherd``, ``import_qwen`` and ``import_openr``.
 """
 
 from labwidget.formats._errors import FormatError
-from labwidget.formats._io import export, to_dataset
+from labwidget.formats._io import IMPORTS, export, to_dataset
+from labwidget.formats.openr import import_openr, openr
 from labwidget.formats.prm800k import export_prm800k, import_prm800k
+from labwidget.formats.qwen import import_qwen, qwen
+from labwidget.formats.shepherd import import_shepherd, shepherd
 from labwidget.formats.trl import preference, stepwise, unpaired
 
 __all__ = [
+    "IMPORTS",
     "FormatError",
     "export",
     "export_prm800k",
+    "import_openr",
     "import_prm800k",
+    "import_qwen",
+    "import_shepherd",
+    "openr",
     "preference",
+    "qwen",
+    "shepherd",
     "stepwise",
     "to_dataset",
     "unpaired",
