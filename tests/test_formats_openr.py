@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import labwidget as lw
-from labwidget.formats import FormatError, export, import_openr, openr, to_dataset
+from labwidget.formats import FormatError, export, export_openr, import_openr, to_dataset
 from tests.formats_support import A1, A2, B1, B2, C1, Q1, Q2, Q3, fill, items, lines
 
 TAG = "\n\n\n\n\n"
@@ -21,17 +21,17 @@ def small(tmp_path: Path) -> lw.Store:
 
 
 def test_rows_follow_openrs_converter_with_neutral_as_plus(small: lw.Store) -> None:
-    assert list(openr(small)) == [
+    assert list(export_openr(small)) == [
         {"question": Q1, "process": f"{A1} {TAG} {A2} {TAG}", "label": ["+", "+"]},
         {"question": Q2, "process": f"{B1} {TAG} {B2} {TAG}", "label": ["+", "-"]},
         {"question": Q3, "process": f"{C1} {TAG}", "label": ["-"]},
     ]
-    assert next(openr(small, step_tag="ки"))["process"] == f"{A1} ки {A2} ки"
+    assert next(export_openr(small, step_tag="ки"))["process"] == f"{A1} ки {A2} ки"
 
 
 def test_neutral_policies(small: lw.Store) -> None:
-    assert [row["label"] for row in openr(small, neutral="false")][1] == ["-", "-"]
-    assert [row["question"] for row in openr(small, neutral="drop")] == [Q1, Q3]
+    assert [row["label"] for row in export_openr(small, neutral="false")][1] == ["-", "-"]
+    assert [row["question"] for row in export_openr(small, neutral="drop")] == [Q1, Q3]
 
 
 @pytest.mark.parametrize("tag", [TAG, "ки"])

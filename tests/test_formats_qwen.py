@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import labwidget as lw
-from labwidget.formats import FormatError, export, import_qwen, qwen
+from labwidget.formats import FormatError, export, export_qwen, import_qwen
 from labwidget.formats.qwen import SYSTEM
 from tests.formats_support import A1, A2, B1, B2, C1, Q1, Q2, Q3, fill, items, lines
 
@@ -27,7 +27,7 @@ def chat(question: str, *steps: str, system: str | None = SYSTEM) -> list[dict[s
 
 def test_rows_follow_the_model_card_with_neutral_as_positive(small: lw.Store) -> None:
     assert SYSTEM == "Please reason step by step, and put your final answer within \\boxed{}."
-    assert list(qwen(small)) == [
+    assert list(export_qwen(small)) == [
         {"messages": chat(Q1, A1, A2), "labels": [True, True]},
         {"messages": chat(Q2, B1, B2), "labels": [True, False]},
         {"messages": chat(Q3, C1), "labels": [False]},
@@ -35,9 +35,9 @@ def test_rows_follow_the_model_card_with_neutral_as_positive(small: lw.Store) ->
 
 
 def test_neutral_policies_and_the_system_turn(small: lw.Store) -> None:
-    assert [row["labels"] for row in qwen(small, neutral="false")][1] == [False, False]
-    assert len(list(qwen(small, neutral="drop"))) == 2
-    assert next(qwen(small, system=None))["messages"] == chat(Q1, A1, A2, system=None)
+    assert [row["labels"] for row in export_qwen(small, neutral="false")][1] == [False, False]
+    assert len(list(export_qwen(small, neutral="drop"))) == 2
+    assert next(export_qwen(small, system=None))["messages"] == chat(Q1, A1, A2, system=None)
 
 
 def test_round_trip(store: lw.Store, tmp_path: Path) -> None:
@@ -86,4 +86,4 @@ def test_a_step_holding_the_token_is_refused(tmp_path: Path) -> None:
         item = store.add_item("Why?", ["a<extra_0>b"])
         store.record_label(item=item, step=0, value=1)
         with pytest.raises(FormatError, match="step 0 contains '<extra_0>'"):
-            list(qwen(store))
+            list(export_qwen(store))

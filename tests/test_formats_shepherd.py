@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import labwidget as lw
-from labwidget.formats import FormatError, export, import_shepherd, shepherd
+from labwidget.formats import FormatError, export, export_shepherd, import_shepherd
 from labwidget.formats.shepherd import parse_shepherd
 from tests.formats_support import A1, A2, B1, B2, C1, Q1, Q2, Q3, fill, items, lines
 
@@ -20,7 +20,7 @@ def small(tmp_path: Path) -> lw.Store:
 
 
 def test_rows_are_the_datasets_layout_with_neutral_as_plus(small: lw.Store) -> None:
-    assert list(shepherd(small)) == [
+    assert list(export_shepherd(small)) == [
         {
             "input": f"{Q1} {A1} ки\n{A2} ки",
             "label": f"{Q1} {A1} +\n{A2} +",
@@ -32,19 +32,19 @@ def test_rows_are_the_datasets_layout_with_neutral_as_plus(small: lw.Store) -> N
 
 
 def test_neutral_policies(small: lw.Store) -> None:
-    labels = [row["label"] for row in shepherd(small, neutral="false")]
+    labels = [row["label"] for row in export_shepherd(small, neutral="false")]
     assert labels[1] == f"{Q2} {B1} -\n{B2} -"
-    assert [row["input"] for row in shepherd(small, neutral="drop")] == [
+    assert [row["input"] for row in export_shepherd(small, neutral="drop")] == [
         f"{Q1} {A1} ки\n{A2} ки",
         f"{Q3} {C1} ки",
     ]
     with pytest.raises(ValueError, match="neutral is one of false, true, drop"):
-        list(shepherd(small, neutral="maybe"))
+        list(export_shepherd(small, neutral="maybe"))
 
 
 def test_filters(small: lw.Store) -> None:
-    assert [row["task"] for row in shepherd(small, source="auto:mc")] == ["math"]
-    assert len(list(shepherd(small, annotator="alice", dataset="gsm8k"))) == 2
+    assert [row["task"] for row in export_shepherd(small, source="auto:mc")] == ["math"]
+    assert len(list(export_shepherd(small, annotator="alice", dataset="gsm8k"))) == 2
 
 
 def test_round_trip(store: lw.Store, tmp_path: Path) -> None:
@@ -112,4 +112,4 @@ def test_a_step_holding_the_tag_is_refused(tmp_path: Path) -> None:
         item = store.add_item("Why?", ["a ки b"])
         store.record_label(item=item, step=0, value=1)
         with pytest.raises(FormatError, match=f"item '{item}': step 0 contains 'ки'"):
-            list(shepherd(store))
+            list(export_shepherd(store))

@@ -9,25 +9,25 @@ with ``import_shepherd``, ``import_qwen`` and ``import_openr``.
 
 from labwidget.formats._errors import FormatError
 from labwidget.formats._io import IMPORTS, export, to_dataset
-from labwidget.formats.openr import import_openr, openr
+from labwidget.formats.openr import export_openr, import_openr
 from labwidget.formats.prm800k import export_prm800k, import_prm800k
-from labwidget.formats.qwen import import_qwen, qwen
-from labwidget.formats.shepherd import import_shepherd, shepherd
+from labwidget.formats.qwen import export_qwen, import_qwen
+from labwidget.formats.shepherd import export_shepherd, import_shepherd
 from labwidget.formats.trl import preference, stepwise, unpaired
 
 __all__ = [
     "IMPORTS",
     "FormatError",
     "export",
+    "export_openr",
     "export_prm800k",
+    "export_qwen",
+    "export_shepherd",
     "import_openr",
     "import_prm800k",
     "import_qwen",
     "import_shepherd",
-    "openr",
     "preference",
-    "qwen",
-    "shepherd",
     "stepwise",
     "to_dataset",
     "unpaired",

@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 from tqdm import tqdm
 
 from labwidget.formats._errors import FormatError
-from labwidget.formats.openr import import_openr, openr
+from labwidget.formats.openr import export_openr, import_openr
 from labwidget.formats.prm800k import export_prm800k, import_prm800k
-from labwidget.formats.qwen import import_qwen, qwen
-from labwidget.formats.shepherd import import_shepherd, shepherd
+from labwidget.formats.qwen import export_qwen, import_qwen
+from labwidget.formats.shepherd import export_shepherd, import_shepherd
 from labwidget.formats.trl import preference, stepwise, unpaired
 from labwidget.store import Store
 
@@ -32,9 +32,9 @@ ROWS: dict[str, Callable[..., Iterator[dict[str, Any]]]] = {
     "trl-preference": preference,
     "trl-unpaired": unpaired,
     # Step-tag formats other PRM code reads (formats/shepherd.py, qwen.py, openr.py).
-    "math-shepherd": shepherd,
-    "qwen-prm": qwen,
-    "openr": openr,
+    "math-shepherd": export_shepherd,
+    "qwen-prm": export_qwen,
+    "openr": export_openr,
 }
 # The formats a file can be imported from, each with its importer.
 IMPORTS: dict[str, Callable[..., dict[str, int]]] = {

@@ -21,7 +21,7 @@ STEP_TAG = "\n\n\n\n\n"
 FORMAT = "openr"
 
 
-def openr(
+def export_openr(
     store: Store,
     *,
     neutral: str = "true",
@@ -37,7 +37,7 @@ def openr(
     >>> item = store.add_item("What is 2 + 3?", ["2 + 3 = 5.", "The answer is 6."])
     >>> for step, value in enumerate([1, -1]):
     ...     _ = store.record_label(item=item, step=step, value=value)
-    >>> row = next(openr(store, step_tag="ки"))
+    >>> row = next(export_openr(store, step_tag="ки"))
     >>> row["question"], row["label"]
     ('What is 2 + 3?', ['+', '-'])
     >>> row["process"]

@@ -24,7 +24,7 @@ SYSTEM = "Please reason step by step, and put your final answer within \\boxed{}
 FORMAT = "qwen-prm"
 
 
-def qwen(
+def export_qwen(
     store: Store,
     *,
     neutral: str = "true",
@@ -40,7 +40,7 @@ def qwen(
     >>> item = store.add_item("What is 2 + 3?", ["2 + 3 = 5.", "The answer is 6."])
     >>> for step, value in enumerate([1, -1]):
     ...     _ = store.record_label(item=item, step=step, value=value)
-    >>> row = next(qwen(store, system=None))
+    >>> row = next(export_qwen(store, system=None))
     >>> row["messages"][0]
     {'role': 'user', 'content': 'What is 2 + 3?'}
     >>> row["messages"][1]["content"], row["labels"]

@@ -22,7 +22,7 @@ MARKS = {True: "+", False: "-"}
 FORMAT = "math-shepherd"
 
 
-def shepherd(
+def export_shepherd(
     store: Store,
     *,
     neutral: str = "true",
@@ -37,7 +37,7 @@ def shepherd(
     >>> item = store.add_item("What is 2 + 3?", ["2 + 3 = 5.", "The answer is: 6"])
     >>> for step, value in enumerate([1, -1]):
     ...     _ = store.record_label(item=item, step=step, value=value)
-    >>> row = next(shepherd(store))
+    >>> row = next(export_shepherd(store))
     >>> row["input"], row["task"]
     ('What is 2 + 3? 2 + 3 = 5. ки\nThe answer is: 6 ки', 'default')
     >>> row["label"]
