@@ -11,10 +11,9 @@ per label source.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypedDict
-
-import numpy as np
 
 from labwidget.formats._labelings import Labeling
 from labwidget.formats.trl import NEUTRAL, branches
@@ -68,20 +67,21 @@ def auroc(scores: Sequence[float], truth: Sequence[bool]) -> float | None:
     >>> auroc([0.9, 0.2, 0.6, 0.6], [True, False, True, False])
     0.875
     """
-    positives = np.asarray(truth, dtype=bool)
-    n_pos, n_neg = int(positives.sum()), int((~positives).sum())
+    n_pos = sum(map(bool, truth))
+    n_neg = len(truth) - n_pos
     if n_pos == 0 or n_neg == 0:
         return None
-    values = np.asarray(scores, dtype=np.float64)
-    order = values.argsort(kind="stable")
-    ranks = np.empty(len(values))
-    ranks[order] = np.arange(1, len(values) + 1)
-    # Mid-ranks for ties: every member of a run of equal scores gets the run's mean rank.
-    _, first, counts = np.unique(values[order], return_index=True, return_counts=True)
-    for start, count in zip(first, counts, strict=True):
-        if count > 1:
-            ranks[order[start : start + count]] = start + (count + 1) / 2
-    return float((ranks[positives].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+    order = sorted(range(len(scores)), key=lambda i: scores[i])
+    rank_sum = 0.0  # of the correct steps, with mid-ranks for runs of equal scores
+    start = 0
+    while start < len(order):
+        end = start
+        while end + 1 < len(order) and scores[order[end + 1]] == scores[order[start]]:
+            end += 1
+        mid = (start + end) / 2 + 1
+        rank_sum += mid * sum(1 for i in order[start : end + 1] if truth[i])
+        start = end + 1
+    return (rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
 
 
 def score(
@@ -97,9 +97,9 @@ def score(
     A solution scored on fewer steps than it has (cut by a length limit) is judged on those
     steps; if its first error lies past them, it is left out of the F1.
 
-    >>> s = score([[True, False], [True, True]], [[0.9, 0.4], [0.8, 0.3]])
-    >>> s["step_accuracy"], s["f1"], s["erroneous"], s["correct"]
-    (0.75, 0.6666666666666666, 1.0, 0.5)
+    >>> s = score([[True, False], [True, True], [True, True]], [[0.9, 0.4], [0.8, 0.6], [0.7, 0.2]])
+    >>> s["step_accuracy"], s["erroneous"], s["correct"], s["f1"]
+    (0.8333333333333334, 1.0, 0.5, 0.6666666666666666)
 
     Args:
         truth: per solution, each step's label (True: correct; None: not counted).
@@ -284,6 +284,6 @@ def best_of_n(
             raise ValueError(
                 f"solution {index} was scored on no step: is it longer than the limit?"
             )
-        total = {"min": min(probs), "product": float(np.prod(probs)), "last": probs[-1]}
+        total = {"min": min(probs), "product": math.prod(probs), "last": probs[-1]}
         ranked.append({"index": index, "score": total[aggregate], "step_scores": probs})
     return sorted(ranked, key=lambda r: -r["score"])

@@ -12,7 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import torch
+try:
+    import torch
+except ImportError as exc:
+    raise ImportError("StepScorer needs torch: pip install 'labwidget[torch]'") from exc
 
 from labwidget._collate import StepCollator
 from labwidget._encoding import IGNORED, encode_steps

@@ -14,9 +14,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-import torch
-import transformers
+try:
+    import numpy as np
+    import torch
+    import transformers
+except ImportError as exc:
+    raise ImportError(
+        "train_prm needs torch and transformers: pip install 'labwidget[train]'"
+    ) from exc
 
 from labwidget._encoding import IGNORED
 from labwidget._layout import Layout
