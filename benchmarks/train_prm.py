@@ -11,12 +11,15 @@ Prints, per run and as medians over ``--repeats`` runs (alternating which goes f
 - the largest absolute difference between the two loss curves (logged every step);
 - the time ``lw.evaluate_prm`` takes over a store of about ``--eval-steps`` labelled steps.
 
-    .venv/bin/python benchmarks/train_prm.py [--items 1500] [--steps 60] [--repeats 3]
+    .venv/bin/python benchmarks/train_prm.py [--items 1500] [--steps 60] [--repeats 3] [--workers 0]
+        [--width 32]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import os
 import statistics
 import sys
@@ -38,8 +41,13 @@ from tests import prm_support
 transformers.logging.set_verbosity_error()
 
 
+WORKERS = 0  # DataLoader workers for both trainers (--workers)
+WIDTH = 32  # the model's hidden size (--width)
+
+
 def settings(out: Path, steps: int, batch: int) -> dict[str, Any]:
     return {
+        "dataloader_num_workers": WORKERS,
         "output_dir": str(out),
         "max_steps": steps,
         "per_device_train_batch_size": batch,
@@ -56,7 +64,14 @@ def settings(out: Path, steps: int, batch: int) -> dict[str, Any]:
 def model(tok: Any, weights: dict[str, torch.Tensor] | None = None) -> Any:
     """The tiny PRM both trainers train, with no dropout; ``weights`` makes the copies equal."""
     built = transformers.AutoModelForTokenClassification.from_config(
-        prm_support.config(tok, num_labels=2, classifier_dropout=0.0, attention_dropout=0.0)
+        prm_support.config(
+            tok,
+            num_labels=2,
+            classifier_dropout=0.0,
+            attention_dropout=0.0,
+            hidden_size=WIDTH,
+            intermediate_size=2 * WIDTH,
+        )
     )
     if weights is not None:
         built.load_state_dict(weights)
@@ -67,12 +82,13 @@ def ours(
     store: lw.Store, tok: Any, weights: Any, out: Path, steps: int, batch: int
 ) -> dict[str, Any]:
     started = time.perf_counter()
-    trainer = lw.train_prm(
-        model(tok, weights),
-        tok,
-        store,
-        args=transformers.TrainingArguments(**settings(out, steps, batch)),
-    )
+    with contextlib.redirect_stdout(io.StringIO()):  # the Trainer prints every step's log
+        trainer = lw.train_prm(
+            model(tok, weights),
+            tok,
+            store,
+            args=transformers.TrainingArguments(**settings(out, steps, batch)),
+        )
     return result(trainer, time.perf_counter() - started)
 
 
@@ -83,7 +99,8 @@ def trl(
     rows = lw.to_dataset(store, format="trl-stepwise")
     config = PRMConfig(**settings(out, steps, batch), bf16=False, gradient_checkpointing=False)
     trainer = PRMTrainer(model(tok, weights), args=config, train_dataset=rows, processing_class=tok)
-    trainer.train()
+    with contextlib.redirect_stdout(io.StringIO()):
+        trainer.train()
     return result(trainer, time.perf_counter() - started)
 
 
@@ -103,7 +120,11 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--eval-steps", type=int, default=10_000)
+    parser.add_argument("--workers", type=int, default=0, help="DataLoader workers, both trainers")
+    parser.add_argument("--width", type=int, default=32, help="the model's hidden size")
     args = parser.parse_args()
+    global WORKERS, WIDTH
+    WORKERS, WIDTH = args.workers, args.width
     torch.set_num_threads(1)
     tok = prm_support.tokenizer()
     torch.manual_seed(0)
@@ -114,7 +135,10 @@ def main() -> None:
         store = lw.Store(Path(tmp) / "train.db", annotator="rule")
         prm_support.fill(store, n=args.items)
         rows = sum(1 for _ in lw.formats.stepwise(store))
-        print(f"data: {args.items} items, {rows} rows; {args.steps} steps x batch {args.batch}")
+        print(
+            f"data: {args.items} items, {rows} rows; {args.steps} steps x batch {args.batch}; "
+            f"{args.workers} DataLoader workers; hidden size {args.width}"
+        )
         runs: dict[str, list[dict[str, Any]]] = {"ours": [], "trl": []}
         for repeat in range(args.repeats):
             order = [("ours", ours), ("trl", trl)]

@@ -11,7 +11,9 @@ Nothing here imports TRL.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from array import array
+from collections.abc import Iterator, Sequence
+from itertools import islice
 from typing import Any
 
 try:
@@ -90,8 +92,15 @@ class StepMetrics:
         return {name: value for name, value in named.items() if value is not None}
 
 
+# Up to this many examples are kept encoded in memory (4 bytes a token), as TRL's ``map`` keeps
+# every example: a training loop then never waits for the store. Larger sets are read from the
+# store a batch at a time, as ``StepDataset`` does.
+PRELOAD = 50_000
+CHUNK = 256  # rows encoded in one tokenizer call while preloading
+
+
 class _Steps(StepDataset):
-    """A ``StepDataset`` of some items only (or all but some), in a layout.
+    """A ``StepDataset`` of some items only (or all but some), in a layout, preloaded if small.
 
     ``StepDataset`` has no item filter of its own; this one keeps the labellings of the wanted
     items from its index, and writes each prompt in the layout before it is tokenized.
@@ -111,6 +120,21 @@ class _Steps(StepDataset):
         self._only = None if only is None else set(only)
         self._leave_out = set(leave_out)
         super().__init__(store, tokenizer, step_separator=layout.step_separator, **options)
+        self._loaded = list(self._encoded()) if len(self) <= PRELOAD else None
+
+    def _encoded(self) -> Iterator[tuple[array[int], array[int]]]:
+        """Every example, in order, as compact arrays: read and encoded a chunk at a time."""
+        rows = self.rows()
+        while chunk := list(islice(rows, CHUNK)):
+            for example in self.encode(chunk):
+                yield array("i", example["input_ids"]), array("i", example["labels"])
+
+    def __getitems__(self, indices: Sequence[int]) -> list[dict[str, list[int]]]:
+        """Many examples at once: from memory when preloaded, else from the store."""
+        if self._loaded is None:
+            return super().__getitems__(indices)
+        found = (self._loaded[i] for i in indices)
+        return [{"input_ids": ids.tolist(), "labels": labels.tolist()} for ids, labels in found]
 
     def _labeling_keys(self) -> list[tuple[str, str]]:
         return [

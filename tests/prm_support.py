@@ -49,17 +49,17 @@ def tokenizer(*, chat: bool = False) -> Any:
 
 
 def config(tok: Any, **extra: Any) -> transformers.Qwen2Config:
-    return transformers.Qwen2Config(
-        vocab_size=len(tok),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        num_key_value_heads=1,
-        max_position_embeddings=256,
-        pad_token_id=tok.pad_token_id,
-        **extra,
-    )
+    settings: dict[str, Any] = {
+        "vocab_size": len(tok),
+        "hidden_size": 32,
+        "intermediate_size": 64,
+        "num_hidden_layers": 1,
+        "num_attention_heads": 2,
+        "num_key_value_heads": 1,
+        "max_position_embeddings": 256,
+        "pad_token_id": tok.pad_token_id,
+    }
+    return transformers.Qwen2Config(**{**settings, **extra})
 
 
 def token_classifier(tok: Any, seed: int = 0) -> Any:

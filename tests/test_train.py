@@ -168,3 +168,21 @@ def test_import_labwidget_loads_neither_torch_nor_transformers() -> None:
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert out.stdout.split() == ["False", "False", "False"], out.stderr
+
+
+def test_a_small_set_is_preloaded_and_gives_the_stores_examples(
+    store: lw.Store, tok: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from labwidget import train
+    from labwidget._layout import layout
+
+    preloaded = train._Steps(store, tok, layout=layout("trl"))
+    monkeypatch.setattr(train, "PRELOAD", 0)
+    from_store = train._Steps(store, tok, layout=layout("trl"))
+    assert preloaded._loaded is not None
+    assert from_store._loaded is None
+    order = [5, 0, 17, 3, 3, len(preloaded) - 1]
+    assert preloaded.__getitems__(order) == from_store.__getitems__(order)
+    assert [preloaded[i] for i in range(len(preloaded))] == list(
+        lw.StepDataset(store, tok).encode(list(lw.StepDataset(store, tok).rows()))
+    )
