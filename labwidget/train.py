@@ -168,8 +168,10 @@ def train_prm(
     Trainer logs ``eval_step_accuracy``, ``eval_step_auroc`` and ProcessBench's
     ``eval_error_f1`` (with ``eval_erroneous_accuracy`` and ``eval_correct_accuracy``).
 
-    >>> trainer = lw.train_prm(model, tok, store, eval_items=held_out)  # doctest: +SKIP
-    >>> trainer.state.log_history[-1]["eval_error_f1"]  # doctest: +SKIP
+    For example (a model and a store of your own)::
+
+        trainer = lw.train_prm(model, tok, store, eval_items=held_out)
+        trainer.state.log_history[-2]["eval_error_f1"]  # the last evaluation
 
     Args:
         model: a token classifier with 2 labels (``AutoModelForTokenClassification``), or any
