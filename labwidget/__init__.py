@@ -25,13 +25,16 @@ __all__ = [
     "StepCollator",
     "StepDataset",
     "StepLabeler",
+    "StepScorer",
     "Store",
     "StoreError",
     "ask",
     "autolabel",
     "background",
+    "best_of_n",
     "capture",
     "compare",
+    "evaluate_prm",
     "export",
     "follow",
     "generators",
@@ -40,6 +43,7 @@ __all__ = [
     "review_queue",
     "review_suggestions",
     "to_dataset",
+    "train_prm",
     "write_report",
 ]
 __version__ = "0.1.0"
@@ -48,6 +52,13 @@ __version__ = "0.1.0"
 _TORCH_NAMES = {"PreferenceCollator", "PreferenceDataset", "StepCollator", "StepDataset"}
 # Machine labeling loads on first use too (its generators reach for torch, openai and Ray).
 _AUTO_NAMES = {"AutolabelError", "autolabel", "generators", "review_queue", "review_suggestions"}
+# PRM training (torch, transformers) and evaluation (numpy) load on first use too.
+_PRM_NAMES = {
+    "StepScorer": "labwidget.scorer",
+    "best_of_n": "labwidget.evaluate",
+    "evaluate_prm": "labwidget.evaluate",
+    "train_prm": "labwidget.train",
+}
 
 
 def __getattr__(name: str) -> Any:
@@ -59,4 +70,8 @@ def __getattr__(name: str) -> Any:
         from labwidget import auto
 
         return getattr(auto, name)
+    if name in _PRM_NAMES:
+        import importlib
+
+        return getattr(importlib.import_module(_PRM_NAMES[name]), name)
     raise AttributeError(f"module 'labwidget' has no attribute {name!r}")
