@@ -37,6 +37,7 @@ from labwidget.store._engine import (
 )
 from labwidget.store._errors import LabelError, StoreError
 from labwidget.store._events import (
+    MAX_DURATION_MS,
     StepSpec,
     clean_text,
     content_id,
@@ -50,6 +51,7 @@ from labwidget.store.schema import (
 )
 
 __all__ = [
+    "MAX_DURATION_MS",
     "Batch",
     "LabelError",
     "StepSpec",

@@ -15,6 +15,7 @@ from labwidget.store._errors import LabelError
 from labwidget.store._events import (
     StepSpec,
     alternatives_of,
+    check_duration,
     check_event,
     check_preference,
     check_source,
@@ -22,7 +23,7 @@ from labwidget.store._events import (
     content_id,
     item_content_id,
     new_event_id,
-    utcnow,
+    stored_time,
 )
 from labwidget.store._queries import ITEM_SHAPE, step_counts
 from labwidget.store.schema import (
@@ -100,7 +101,7 @@ class Batch:
                 "prompt": prompt,
                 "meta": meta or {},
                 "source": source,
-                "created_at": created_at or utcnow(),
+                "created_at": stored_time(created_at),
             }
         )
         self._steps.extend(
@@ -147,6 +148,7 @@ class Batch:
     ) -> str:
         """Add one label event (see ``Store.record``); returns its event id."""
         check_event(kind, step, value, text, score)
+        check_duration(duration_ms)
         text = None if text is None else clean_text(text)
         check_source(source)
         shape = self._shape(item)
@@ -165,7 +167,7 @@ class Batch:
             (
                 event_id, item, step, alt, kind, value,
                 annotator or self._store.annotator, source, confidence, duration_ms,
-                client_time, created_at or utcnow(), text,
+                client_time, stored_time(created_at), text,
                 None if score is None else float(score), meta,
             )
         )  # fmt: skip
@@ -220,7 +222,7 @@ class Batch:
                     "answer_b": answer_b,
                     "meta": meta or {},
                     "source": source,
-                    "created_at": created_at or utcnow(),
+                    "created_at": stored_time(created_at),
                 }
             )
             self._maybe_flush()
@@ -242,6 +244,7 @@ class Batch:
     ) -> str:
         """Add one preference event (see ``Store.record_preference``); returns its event id."""
         check_preference(preference, strength)
+        check_duration(duration_ms)
         check_source(source)
         if comparison not in self._known_comparisons:
             if not self._store._comparison_exists(self._connection, comparison):
@@ -251,7 +254,7 @@ class Batch:
         self._preferences.append(
             (
                 event_id, comparison, preference, strength, annotator or self._store.annotator,
-                source, confidence, duration_ms, client_time, created_at or utcnow(),
+                source, confidence, duration_ms, client_time, stored_time(created_at),
             )
         )  # fmt: skip
         self._maybe_flush()

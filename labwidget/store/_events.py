@@ -21,6 +21,40 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+# The store's duration_ms column is a 32-bit integer on PostgreSQL (and so on SQLite too).
+MAX_DURATION_MS = 2**31 - 1
+
+
+def stored_time(value: datetime | None) -> datetime:
+    """When an event happened, in UTC as the store keeps it; now for None.
+
+    An aware time is converted: SQLite keeps no zone, so 09:00+02:00 stored as written would
+    read back as 09:00 UTC. A naive time is taken to be UTC already.
+
+    >>> from datetime import timedelta
+    >>> stored_time(datetime(2026, 1, 2, 9, tzinfo=timezone(timedelta(hours=2)))).isoformat()
+    '2026-01-02T07:00:00+00:00'
+    """
+    if value is None:
+        return utcnow()
+    if not isinstance(value, datetime):
+        raise LabelError(f"created_at must be a datetime, not {type(value).__name__}")
+    if value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)
+
+
+def check_duration(duration_ms: Any) -> None:
+    """Refuse a duration the store cannot hold: whole milliseconds from 0 to 2**31 - 1."""
+    if duration_ms is not None and (
+        not _is_int(duration_ms) or not 0 <= duration_ms <= MAX_DURATION_MS
+    ):
+        raise LabelError(
+            f"duration_ms must be whole milliseconds from 0 to {MAX_DURATION_MS}, "
+            f"not {duration_ms!r}"
+        )
+
+
 def iso(value: datetime) -> str:
     """ISO 8601 in UTC; SQLite hands back naive datetimes and everything stored is UTC.
 

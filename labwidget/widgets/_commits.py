@@ -11,15 +11,12 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from labwidget.store import Store
+from labwidget.store import MAX_DURATION_MS, Store
 from labwidget.store.schema import PREFERENCES
 
 # Label kinds the page may send for a step (``finish`` is for the whole item).
 STEP_KINDS = ("rating", "flag", "choice", "replacement", "note")
 MAX_STRENGTH = 3.0
-# The store's duration_ms column is a 32-bit integer on PostgreSQL; a page left open for
-# weeks must not make its label unsavable.
-MAX_DURATION_MS = 2**31 - 1
 
 
 def commit_step_label(
@@ -92,6 +89,7 @@ def commit_preference(store: Store, comparison: str, event: dict[str, Any]) -> b
         str(preference),
         strength=strength,
         event_id=str(event["id"]),
+        # A page left open for weeks must not make its label unsavable: the time is capped.
         duration_ms=None if duration is None else min(round(duration), MAX_DURATION_MS),
         client_time=_finite(event, "t_client"),
     )
