@@ -332,7 +332,9 @@ class Store:
 
         Kinds: ``rating`` (value -1/0/+1), ``flag`` (value 1/0), ``choice`` (value = the chosen
         alternative), ``replacement`` and ``note`` (text), ``finish`` (text = the reason,
-        duration_ms = the time spent), ``score`` (a number for the whole item).
+        duration_ms = the time spent), ``score`` (a number for the whole item), ``prediction``
+        (score = a model's probability that the step is correct, value +1/-1: a suggestion,
+        see ``labwidget.suggest``) and ``adjudication`` (value -1/0/+1 settling a disagreement).
         ``source`` is ``human``, ``model:<name>`` or ``auto:<method>``.
 
         Raises:
@@ -520,21 +522,38 @@ class Store:
         overlap: int = 1,
         ttl_s: float = 3600.0,
         dataset: str | None = None,
+        order: str = "oldest",
+        seed: int = 0,
     ) -> list[str]:
-        """Hand out up to ``n`` items to label, oldest first, and return their ids.
+        """Hand out up to ``n`` items to label, in ``order``, and return their ids.
 
-        Each item goes to at most ``overlap`` distinct annotators (counting unexpired claims and
-        anyone who labeled it) and never twice to the same annotator. A claim lapses after
-        ``ttl_s`` seconds, so a closed laptop does not hold work forever. Concurrent claimers
-        never over-assign: PostgreSQL locks candidates with FOR UPDATE SKIP LOCKED, SQLite
-        serializes claimers with an immediate write transaction.
+        Each item goes to at most ``overlap`` distinct people (counting unexpired claims and
+        anyone who labeled it; machines, ``auto:…`` and ``model:…``, do not count) and never
+        twice to the same annotator. A claim lapses after ``ttl_s`` seconds, so a closed laptop
+        does not hold work forever. Concurrent claimers never over-assign: PostgreSQL locks
+        candidates with FOR UPDATE SKIP LOCKED, SQLite serializes claimers with an immediate
+        write transaction.
+
+        ``order``: ``"oldest"`` first; ``"random"`` (a shuffle the ``seed`` picks the start
+        of); or by your PRM's scores (``labwidget.suggest`` writes them): ``"uncertainty"``
+        (a step probability nearest 0.5 first), ``"convincing_wrong"`` (a wrong final answer
+        the PRM rates high), ``"disagreement"`` (the PRM against the ``auto:`` labels). Items
+        the PRM has not scored come after the scored ones, oldest first.
         """
         if n < 0 or overlap < 1 or ttl_s <= 0:
             raise ValueError("claim needs n >= 0, overlap >= 1 and ttl_s > 0")
+        _claims.segments(order, seed)  # an unknown order is refused before any write
         who = annotator or self.annotator
         with self._transaction() as connection:
             return _claims.claim(
-                connection, n, annotator=who, overlap=overlap, ttl_s=ttl_s, dataset=dataset
+                connection,
+                n,
+                annotator=who,
+                overlap=overlap,
+                ttl_s=ttl_s,
+                dataset=dataset,
+                order=order,
+                seed=seed,
             )
 
     def release(self, item: str, *, annotator: str | None = None) -> None:
