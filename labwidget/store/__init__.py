@@ -18,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from labwidget.store import _claims, _migrate, _postgres, _queries, _token_scores
+from labwidget.store import _claims, _migrate, _postgres, _queries, _queue, _token_scores
 from labwidget.store._batch import Batch
 from labwidget.store._engine import (
     READ_ONLY,
@@ -385,6 +385,14 @@ class Store:
         """Record a scalar rating of a whole item; see ``record``."""
         return self.record("score", item=item, score=score, **event)
 
+    def adjudicate(self, *, item: str, step: int, value: int, **event: Any) -> bool:
+        """Record the label (-1, 0, +1) a person settles a disagreement at a step with.
+
+        Datasets and exports take it in place of every annotator's rating of that step (see
+        ``labwidget.disagreements``); the adjudicator is the event's annotator.
+        """
+        return self.record("adjudication", item=item, step=step, value=value, **event)
+
     def record_preference(
         self,
         comparison: str,
@@ -497,6 +505,53 @@ class Store:
             if row["alt"] == 0 and 0 <= row["step"] < count:
                 ratings[row["step"]] = row["value"]
         return ratings
+
+    def current_steps(
+        self,
+        kind: str = "rating",
+        *,
+        items: Sequence[str] | None = None,
+        dataset: str | None = None,
+        source: str | None = None,
+        blind: bool = False,
+    ) -> list[tuple[Any, ...]]:
+        """The newest ``kind`` event per (item, step, alt, annotator), in one pass, as tuples.
+
+        Each is ``(item, step, alt, annotator, source, value, score, confidence)``, the
+        ``blind`` mark of its meta when asked, and last the event's ``seq`` (larger: newer);
+        cleared ratings are left out: what agreement
+        reads over a whole store, so no dict per row. ``source`` is exact (``"human"``) or a
+        prefix ending in a colon (``"auto:"``).
+        """
+        only = {"dataset": dataset, "source": source, "blind": blind}
+        with self._read() as connection:
+            if items is None:
+                return _queue.current(connection, kind, **only)
+            return _queue.current_in_chunks(connection, kind, list(items), **only)
+
+    def item_shapes(self, *, dataset: str | None = None) -> list[tuple[str, str, int]]:
+        """``(item, dataset, number of steps)`` of every item: light enough for 100k items."""
+        with self._read() as connection:
+            return _queue.item_shapes(connection, dataset)
+
+    def known_events(self, event_ids: Sequence[str]) -> set[str]:
+        """Which of ``event_ids`` are stored already: what a resumed run skips."""
+        with self._read() as connection:
+            return _queue.known_event_ids(connection, list(event_ids))
+
+    def set_priorities(self, rows: Sequence[dict[str, Any]]) -> int:
+        """Write the work queue's priorities of items (see ``claim``'s orders); lower first.
+
+        Each row: ``item``, ``uncertainty``, ``convincing_wrong``, ``disagreement`` (None:
+        not in that order) and ``scored_by``. Returns how many items were updated.
+        """
+        with self._transaction() as connection:
+            return _queue.set_priorities(connection, rows)
+
+    def queue(self, items: Sequence[str]) -> list[dict[str, Any]]:
+        """The work queue's rows of ``items``: ``people`` who labeled each, its priorities."""
+        with self._read() as connection:
+            return _queue.queue_rows(connection, list(items))
 
     def preferences(
         self, *, annotator: str | None = None, dataset: str | None = None
