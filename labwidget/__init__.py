@@ -3,6 +3,7 @@
 from typing import Any
 
 from labwidget._follow import follow
+from labwidget.agreement import adjudicate, agreement, disagreements
 from labwidget.ask import Background, ask, background
 from labwidget.capture import Capture, capture, label
 from labwidget.formats import FormatError, export, import_prm800k, to_dataset
@@ -24,11 +25,14 @@ __all__ = [
     "StepLabeler",
     "Store",
     "StoreError",
+    "adjudicate",
+    "agreement",
     "ask",
     "autolabel",
     "background",
     "capture",
     "compare",
+    "disagreements",
     "export",
     "follow",
     "generators",
@@ -36,6 +40,8 @@ __all__ = [
     "label",
     "review_queue",
     "review_suggestions",
+    "suggest",
+    "suggestions",
     "to_dataset",
 ]
 __version__ = "0.1.0"
@@ -44,6 +50,8 @@ __version__ = "0.1.0"
 _TORCH_NAMES = {"PreferenceCollator", "PreferenceDataset", "StepCollator", "StepDataset"}
 # Machine labeling loads on first use too (its generators reach for torch, openai and Ray).
 _AUTO_NAMES = {"AutolabelError", "autolabel", "generators", "review_queue", "review_suggestions"}
+# Your PRM's suggestions load with the answer checkers of machine labeling (and torch, to run it).
+_ACTIVE_NAMES = {"suggest", "suggestions"}
 
 
 def __getattr__(name: str) -> Any:
@@ -55,4 +63,8 @@ def __getattr__(name: str) -> Any:
         from labwidget import auto
 
         return getattr(auto, name)
+    if name in _ACTIVE_NAMES:
+        from labwidget import active
+
+        return getattr(active, name)
     raise AttributeError(f"module 'labwidget' has no attribute {name!r}")

@@ -13,19 +13,13 @@ their newest rating (cleared ratings are none). Every figure comes with the coun
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from labwidget._blind import suggestion_bias
-from labwidget.metrics import NO_ERROR, earliest_error_f1
 from labwidget.store import Store
 
-LEVELS = (-1, 0, 1)
-MISSING = 9  # an int8 rating matrix's empty cell
 PEOPLE = ("human",)
 
 
@@ -95,191 +89,8 @@ class Agreement:
         return "\n".join(lines)
 
 
-class _Units:
-    """Current ratings indexed by unit (item, step, alternative) and annotator, as arrays."""
-
-    def __init__(self, rows: Sequence[tuple[Any, ...]], shapes: dict[str, tuple[str, int]]):
-        self.items: list[str] = []
-        self.annotators: list[str] = []
-        self.sources: dict[str, str] = {}
-        item_at: dict[str, int] = {}
-        who_at: dict[str, int] = {}
-        unit_at: dict[tuple[str, int, int], int] = {}
-        unit_item: list[int] = []
-        unit_step: list[int] = []
-        unit_alt: list[int] = []
-        row_unit, row_who, row_value = [], [], []
-        for item, step, alt, annotator, source, value, *_ in rows:
-            if item not in shapes:
-                continue
-            unit = unit_at.get((item, step, alt))
-            if unit is None:
-                unit = unit_at[(item, step, alt)] = len(unit_item)
-                if item not in item_at:
-                    item_at[item] = len(self.items)
-                    self.items.append(item)
-                unit_item.append(item_at[item])
-                unit_step.append(step)
-                unit_alt.append(alt)
-            who = who_at.get(annotator)
-            if who is None:
-                who = who_at[annotator] = len(self.annotators)
-                self.annotators.append(annotator)
-                self.sources[annotator] = source
-            row_unit.append(unit)
-            row_who.append(who)
-            row_value.append(value)
-        self.unit_at = unit_at
-        self.unit_item = np.array(unit_item, dtype=np.int64)
-        self.unit_step = np.array(unit_step, dtype=np.int64)
-        self.unit_alt = np.array(unit_alt, dtype=np.int64)
-        self.row_unit = np.array(row_unit, dtype=np.int64)
-        self.row_who = np.array(row_who, dtype=np.int64)
-        self.row_value = np.array(row_value, dtype=np.int64)
-        self.item_steps = np.array([shapes[item][1] for item in self.items], dtype=np.int64)
-        self.item_dataset = [shapes[item][0] for item in self.items]
-
-    def counts(self, rows: np.ndarray) -> np.ndarray:
-        """Per unit, how many of ``rows`` (a mask over the ratings) gave -1, 0 and +1."""
-        index = self.row_unit[rows] * 3 + self.row_value[rows] + 1
-        return np.bincount(index, minlength=len(self.unit_item) * 3).reshape(-1, 3)
-
-
 def _matches(source: str, wanted: Sequence[str]) -> bool:
     return any(source == w or (w.endswith(":") and source.startswith(w)) for w in wanted)
-
-
-def _alpha(units: _Units, rows: np.ndarray, unit_mask: np.ndarray | None = None) -> dict[str, Any]:
-    """Krippendorff's α over the units two or more of ``rows`` label, with its counts."""
-    counts = units.counts(rows)
-    pairable = counts.sum(axis=1) >= 2
-    if unit_mask is not None:
-        pairable &= unit_mask
-    value = None
-    if pairable.any():
-        import krippendorff
-
-        try:
-            value = float(
-                krippendorff.alpha(
-                    value_counts=counts[pairable],
-                    value_domain=list(LEVELS),
-                    level_of_measurement="ordinal",
-                )
-            )
-        except ValueError:
-            value = None  # one value only: no disagreement to measure against
-        if value is not None and not np.isfinite(value):
-            value = None
-    used = pairable[units.row_unit] & rows
-    return {
-        "alpha": value,
-        "items": int(len(np.unique(units.unit_item[pairable]))),
-        "steps": int(pairable.sum()),
-        "labels": int(used.sum()),
-        "annotators": int(len(np.unique(units.row_who[used]))),
-    }
-
-
-def _kappas(units: _Units, coders: list[int]) -> list[dict[str, Any]]:
-    """Cohen's κ of each pair of ``coders`` over the units both labeled."""
-    from sklearn.metrics import cohen_kappa_score
-
-    matrix = np.full((len(coders), len(units.unit_item)), MISSING, dtype=np.int8)
-    for row, who in enumerate(coders):
-        mine = units.row_who == who
-        matrix[row, units.row_unit[mine]] = units.row_value[mine]
-    found = []
-    for i in range(len(coders)):
-        for j in range(i + 1, len(coders)):
-            both = (matrix[i] != MISSING) & (matrix[j] != MISSING)
-            if not both.any():
-                continue
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                kappa = float(cohen_kappa_score(matrix[i, both], matrix[j, both], labels=LEVELS))
-            found.append(
-                {
-                    "a": units.annotators[coders[i]],
-                    "b": units.annotators[coders[j]],
-                    "kappa": kappa if np.isfinite(kappa) else None,
-                    "items": int(len(np.unique(units.unit_item[both]))),
-                    "steps": int(both.sum()),
-                }
-            )
-    return found
-
-
-def _first_errors(
-    units: _Units, unit_ids: np.ndarray, values: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per item: the first step rated -1 (or NO_ERROR when every step is rated, -2 when that
-    cannot be told), and how many of its steps are rated, from labels on ``unit_ids``."""
-    n_items = len(units.items)
-    steps = units.unit_step[unit_ids]
-    items = units.unit_item[unit_ids]
-    on_path = (units.unit_alt[unit_ids] == 0) & (steps < units.item_steps[items])
-    steps, items, values = steps[on_path], items[on_path], values[on_path]
-    rated = np.bincount(items, minlength=n_items)
-    first = np.full(n_items, np.iinfo(np.int64).max)
-    wrong = values == -1
-    np.minimum.at(first, items[wrong], steps[wrong])
-    complete = rated == units.item_steps
-    found = np.where(first < np.iinfo(np.int64).max, first, np.where(complete, NO_ERROR, -2))
-    return found, rated
-
-
-def _reference(
-    units: _Units, people: np.ndarray, adjudications: Sequence[tuple[Any, ...]]
-) -> tuple[np.ndarray, int, int]:
-    """Per unit the reference label (or MISSING); how many units each rule settled.
-
-    The newest adjudication of a unit settles it; elsewhere the people's majority does (a
-    tie settles nothing).
-    """
-    counts = units.counts(people)
-    top = counts.max(axis=1)
-    unique = (counts == top[:, None]).sum(axis=1) == 1
-    reference = np.where((top > 0) & unique, counts.argmax(axis=1) - 1, MISSING)
-    majority = int((reference != MISSING).sum())
-    newest: dict[int, tuple[int, int]] = {}
-    for item, step, alt, _, _, value, *_, seq in adjudications:
-        unit = units.unit_at.get((item, step, alt))
-        if unit is not None and seq > newest.get(unit, (-1, 0))[0]:
-            newest[unit] = (seq, value)
-    for unit, (_, value) in newest.items():
-        majority -= int(reference[unit] != MISSING)
-        reference[unit] = value
-    return reference, len(newest), majority
-    return reference, adjudicated, majority
-
-
-def _f1(
-    units: _Units, subjects: list[int], reference: np.ndarray
-) -> tuple[list[dict[str, Any]], int]:
-    """Each subject's earliest-error F1 against the reference; how many items it settles."""
-    settled = np.nonzero(reference != MISSING)[0]
-    truth, _ = _first_errors(units, settled, reference[settled])
-    known = truth >= NO_ERROR
-    found = []
-    for who in subjects:
-        mine = units.row_who == who
-        predicted, rated = _first_errors(units, units.row_unit[mine], units.row_value[mine])
-        scored = known & (rated > 0)
-        guesses = [None if p < NO_ERROR else int(p) for p in predicted[scored]]
-        score = earliest_error_f1(guesses, [int(t) for t in truth[scored]])
-        annotator = units.annotators[who]
-        steps = int(scored[units.unit_item[units.row_unit[mine]]].sum())
-        found.append(
-            {
-                "annotator": annotator,
-                "source": units.sources[annotator],
-                **score,
-                "items": int(scored.sum()),
-                "steps": steps,
-            }
-        )
-    return found, int(known.sum())
 
 
 def agreement(
@@ -295,31 +106,37 @@ def agreement(
             machine method as a coder of its own). F1 is reported for every coder and every
             ``auto:`` source.
     """
+    import numpy as np
+
+    from labwidget import _reliability as r
+
     coders_from = tuple(sources) if sources else PEOPLE
     shapes = {item: (name, steps) for item, name, steps in store.item_shapes(dataset=dataset)}
-    units = _Units(store.current_steps("rating", dataset=dataset), shapes)
+    units = r.Units(store.current_steps("rating", dataset=dataset), shapes)
     is_coder = np.array([_matches(units.sources[a], coders_from) for a in units.annotators])
     is_person = np.array([units.sources[a] == "human" for a in units.annotators])
-    coder_rows = is_coder[units.row_who] if len(units.annotators) else np.zeros(0, dtype=bool)
-    datasets = {}
+    coder_rows = is_coder[units.row_who] if units.annotators else np.zeros(0, dtype=bool)
+    people_rows = is_person[units.row_who] if units.annotators else coder_rows
     unit_dataset = np.array(units.item_dataset, dtype=object)[units.unit_item]
-    for name in sorted(set(units.item_dataset)):
-        datasets[name] = _alpha(units, coder_rows, unit_dataset == name)
-    coders = [w for w in range(len(units.annotators)) if is_coder[w]]
+    datasets = {
+        name: r.alpha(units, coder_rows, unit_dataset == name)
+        for name in sorted(set(units.item_dataset))
+    }
+    by_name = sorted(range(len(units.annotators)), key=units.annotators.__getitem__)
+    coders = [w for w in by_name if is_coder[w]]
     machines = [
         w
-        for w in range(len(units.annotators))
+        for w in by_name
         if not is_coder[w] and units.sources[units.annotators[w]].startswith("auto:")
     ]
-    people_rows = is_person[units.row_who] if len(units.annotators) else coder_rows
-    reference, adjudicated, majority = _reference(
+    reference, adjudicated, majority = r.reference_labels(
         units, people_rows, store.current_steps("adjudication", dataset=dataset)
     )
-    f1, known = _f1(units, coders + machines, reference)
+    f1, known = r.f1_scores(units, coders + machines, reference)
     return Agreement(
-        alpha=_alpha(units, coder_rows),
+        alpha=r.alpha(units, coder_rows),
         datasets=datasets,
-        kappa=_kappas(units, coders),
+        kappa=r.kappas(units, coders),
         f1=f1,
         reference={"items": known, "adjudicated": adjudicated, "majority": majority},
         suggestions=suggestion_bias(store, dataset=dataset),
@@ -375,9 +192,7 @@ def disagreements(
     return out
 
 
-def adjudicate(
-    store: Store, disagreement: dict[str, Any], value: int, **event: Any
-) -> bool:
+def adjudicate(store: Store, disagreement: dict[str, Any], value: int, **event: Any) -> bool:
     """Settle one of ``disagreements``: store ``value`` as the step's adjudicated label.
 
     The event keeps who said what (``meta["labels"]``); its annotator is the store's (or

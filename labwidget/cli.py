@@ -77,6 +77,13 @@ def _export(args: argparse.Namespace) -> None:
     print(f"wrote {count} rows to {args.out}")
 
 
+def _agreement(args: argparse.Namespace) -> None:
+    from labwidget.agreement import agreement
+
+    with _open(args.store) as store:
+        print(agreement(store, dataset=args.dataset, sources=args.sources))
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="labwidget", description=__doc__)
     commands = parser.add_subparsers(required=True, metavar="COMMAND", parser_class=_Parser)
@@ -114,6 +121,20 @@ def _parser() -> argparse.ArgumentParser:
     save.set_defaults(run=_export)
 
     add_autolabel(commands, [quiet])
+
+    agree = commands.add_parser(
+        "agreement",
+        help="agreement between labelers (alpha, kappa) and earliest-error F1 per labeler",
+    )
+    agree.add_argument("store", help="a store file path or database URL")
+    agree.add_argument("--dataset", help="only this dataset")
+    agree.add_argument(
+        "--sources",
+        nargs="+",
+        help="the label sources compared in alpha and kappa (default: human; 'auto:' adds "
+        "every machine method)",
+    )
+    agree.set_defaults(run=_agreement)
 
     db = commands.add_parser("db", help="manage a store's schema")
     db_commands = db.add_subparsers(required=True, metavar="ACTION", parser_class=_Parser)

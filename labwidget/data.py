@@ -275,8 +275,8 @@ class StepDataset(torch.utils.data.Dataset[dict[str, list[int]]]):
             if key not in folded:
                 folded[key] = Labeling(item=found[event["item"]], annotator=event["annotator"])
             folded[key].apply(event)
-        for labeling in folded.values():
-            settle(labeling, verdicts.get(labeling.item["id"], {}))
+        for settled in folded.values():
+            settle(settled, verdicts.get(settled.item["id"], {}))
         out: dict[int, list[dict[str, Any]]] = {}
         for k in keys:
             labeling = folded.get(self._keys[k])
@@ -330,7 +330,7 @@ class StepDataset(torch.utils.data.Dataset[dict[str, list[int]]]):
 def _event_filter(
     source: str | None, since: datetime | None, until: datetime | None
 ) -> sa.ColumnElement[bool]:
-    where = [label_events.c.kind.not_in(NOT_LABELS)]
+    where: list[sa.ColumnElement[bool]] = [label_events.c.kind.not_in(NOT_LABELS)]
     if source is not None:
         where.append(
             sa.or_(label_events.c.source == source, label_events.c.source.startswith(f"{source}:"))

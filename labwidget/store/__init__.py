@@ -523,11 +523,12 @@ class Store:
         reads over a whole store, so no dict per row. ``source`` is exact (``"human"``) or a
         prefix ending in a colon (``"auto:"``).
         """
-        only = {"dataset": dataset, "source": source, "blind": blind}
         with self._read() as connection:
             if items is None:
-                return _queue.current(connection, kind, **only)
-            return _queue.current_in_chunks(connection, kind, list(items), **only)
+                return _queue.current(connection, kind, dataset=dataset, source=source, blind=blind)
+            return _queue.current_in_chunks(
+                connection, kind, list(items), dataset=dataset, source=source, blind=blind
+            )
 
     def item_shapes(self, *, dataset: str | None = None) -> list[tuple[str, str, int]]:
         """``(item, dataset, number of steps)`` of every item: light enough for 100k items."""

@@ -48,7 +48,8 @@ def segments(order: str, seed: int) -> list[Segment]:
     if order == "random":
         start = content_id("claim order", seed)
         by = (item_queue.c.item_id,)
-        return [Segment(item_queue.c.item_id >= start, by), Segment(item_queue.c.item_id < start, by)]
+        after, before = item_queue.c.item_id >= start, item_queue.c.item_id < start
+        return [Segment(after, by), Segment(before, by)]
     if order not in ORDERS:
         raise ValueError(f"order is one of {', '.join(ORDERS)}, not {order!r}")
     key = item_queue.c[order]
@@ -141,7 +142,7 @@ def claim(
         # fresh statement: under READ COMMITTED that sees claims committed since the first.
         while len(granted) < n:
             need = n - len(granted)
-            only = [item_queue.c.item_id.not_in(seen)]
+            only: list[sa.ColumnElement[bool]] = [item_queue.c.item_id.not_in(seen)]
             if dataset is not None:
                 only.append(item_queue.c.dataset == dataset)
             found = [

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from labwidget.store._events import iso
 from labwidget.store.schema import item_queue, items, label_events, steps
@@ -53,7 +54,7 @@ def current(
         query = (
             sa.select(*columns, e.seq)
             .where(*where)
-            .distinct(*key)
+            .ext(postgresql.distinct_on(*key))
             .order_by(*(c.desc() for c in key), e.seq.desc())
         )
         rows = connection.execute(query)

@@ -32,8 +32,7 @@ OLD_KIND_CHECK = (
     " OR (kind = 'score' AND step IS NULL AND score IS NOT NULL)"
 )
 KIND_CHECK = (
-    OLD_KIND_CHECK
-    + " OR (kind = 'prediction' AND step IS NOT NULL AND value IN (-1, 1)"
+    OLD_KIND_CHECK + " OR (kind = 'prediction' AND step IS NOT NULL AND value IN (-1, 1)"
     " AND score >= 0 AND score <= 1)"
     " OR (kind = 'adjudication' AND step IS NOT NULL AND value IN (-1, 0, 1))"
 )
