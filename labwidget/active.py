@@ -258,13 +258,13 @@ def _chunk_priorities(
     """Each item's priorities from its current predictions and auto labels in the store."""
     ids = [item["id"] for item in chunk]
     predicted: dict[str, dict[int, float]] = {}
-    for item_id, step, alt, _, _, _, score, _ in store.current_steps(
+    for item_id, step, alt, _, _, _, score, *_ in store.current_steps(
         "prediction", items=ids, source=source
     ):
         if alt == 0:
             predicted.setdefault(item_id, {})[step] = score
     auto: dict[tuple[str, int], list[float]] = {}
-    for item_id, step, alt, _, _, value, _, _ in store.current_steps(
+    for item_id, step, alt, _, _, value, *_ in store.current_steps(
         "rating", items=ids, source="auto:"
     ):
         if alt == 0:
