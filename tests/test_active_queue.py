@@ -119,8 +119,10 @@ def test_random_order_is_seeded(store: lw.Store) -> None:
     first = store.claim(30, annotator="a", order="random", seed=1, overlap=3)
     again = store.claim(30, annotator="b", order="random", seed=1, overlap=3)
     other = store.claim(30, annotator="c", order="random", seed=2, overlap=3)
-    assert first == again and sorted(first) == sorted(ids)
-    assert other != first and sorted(other) == sorted(ids)
+    assert first == again
+    assert sorted(first) == sorted(ids)
+    assert other != first
+    assert sorted(other) == sorted(ids)
     assert first not in (ids, sorted(ids))
 
 
