@@ -1,6 +1,6 @@
 """Agreement arithmetic over current ratings: units, Krippendorff's α, Cohen's κ, first errors.
 
-The ratings arrive as tuples from ``Store.current_steps``; they are indexed once into numpy
+The rating events arrive as tuples from ``Store.step_history``; they are indexed once into numpy
 arrays (a unit is one alternative at one step of one item), and each figure is a few array
 operations away from them. The formulas are the libraries': ``krippendorff.alpha`` (given the
 value counts per unit) and scikit-learn's ``cohen_kappa_score``.
@@ -18,51 +18,71 @@ from labwidget.metrics import NO_ERROR, earliest_error_f1
 
 LEVELS = (-1, 0, 1)
 MISSING = 9  # an int8 rating matrix's empty cell
+# Every (a, b) pair of ratings: kappa is computed over these nine, weighted by their counts.
+PAIRS = np.array([(a, b) for a in LEVELS for b in LEVELS])
+
+
+def pair_counts(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """How often each of ``PAIRS`` occurs among the ratings ``a[k], b[k]``.
+
+    >>> pair_counts(np.array([1, 1, -1]), np.array([1, 0, -1])).tolist()
+    [1, 0, 0, 0, 0, 0, 0, 1, 1]
+    """
+    return np.bincount((a.astype(np.int64) + 1) * 3 + b + 1, minlength=9)
 
 
 class Units:
-    """Current ratings indexed by unit (item, step, alternative) and annotator, as arrays."""
+    """Current ratings indexed by unit (item, step, alternative) and annotator, as arrays.
 
-    def __init__(self, rows: Sequence[tuple[Any, ...]], shapes: dict[str, tuple[str, int]]):
-        self.items: list[str] = []
-        self.annotators: list[str] = []
-        self.sources: dict[str, str] = {}
+    Built from the events oldest first: the newest per (unit, annotator) is the current
+    rating, found by one sort; a cleared rating (value None) leaves none.
+    """
+
+    def __init__(self, history: Sequence[tuple[Any, ...]], shapes: dict[str, tuple[str, int]]):
+        columns = list(zip(*history, strict=True)) or [()] * 6
+        item_col, step_col, alt_col, who_col, source_col, value_col = columns
+        n = len(item_col)
         item_at: dict[str, int] = {}
         who_at: dict[str, int] = {}
-        unit_at: dict[tuple[str, int, int], int] = {}
-        unit_item: list[int] = []
-        unit_step: list[int] = []
-        unit_alt: list[int] = []
-        row_unit, row_who, row_value = [], [], []
-        for item, step, alt, annotator, source, value, *_ in rows:
-            if item not in shapes:
-                continue
-            unit = unit_at.get((item, step, alt))
-            if unit is None:
-                unit = unit_at[(item, step, alt)] = len(unit_item)
-                if item not in item_at:
-                    item_at[item] = len(self.items)
-                    self.items.append(item)
-                unit_item.append(item_at[item])
-                unit_step.append(step)
-                unit_alt.append(alt)
-            who = who_at.get(annotator)
-            if who is None:
-                who = who_at[annotator] = len(self.annotators)
-                self.annotators.append(annotator)
-                self.sources[annotator] = source
-            row_unit.append(unit)
-            row_who.append(who)
-            row_value.append(value)
-        self.unit_at = unit_at
-        self.unit_item = np.array(unit_item, dtype=np.int64)
-        self.unit_step = np.array(unit_step, dtype=np.int64)
-        self.unit_alt = np.array(unit_alt, dtype=np.int64)
-        self.row_unit = np.array(row_unit, dtype=np.int64)
-        self.row_who = np.array(row_who, dtype=np.int64)
-        self.row_value = np.array(row_value, dtype=np.int64)
-        self.item_steps = np.array([shapes[item][1] for item in self.items], dtype=np.int64)
-        self.item_dataset = [shapes[item][0] for item in self.items]
+        self.sources: dict[str, str] = {}
+        item_code = np.fromiter(
+            (item_at.setdefault(i, len(item_at)) for i in item_col), np.int64, n
+        )
+        who_code = np.fromiter((who_at.setdefault(w, len(who_at)) for w in who_col), np.int64, n)
+        for annotator, source in zip(who_col, source_col, strict=True):
+            self.sources.setdefault(annotator, source)
+        steps = np.fromiter(step_col, np.int64, n)
+        alts = np.fromiter(alt_col, np.int64, n)
+        values = np.fromiter((MISSING if v is None else v for v in value_col), np.int64, n)
+        self.items = list(item_at)
+        self.annotators = list(who_at)
+        self._item_at = item_at
+        # One integer per unit, and per (unit, annotator): sortable keys instead of tuples.
+        self._width = (int(steps.max(initial=0)) + 1, int(alts.max(initial=0)) + 1)
+        unit_key = self._unit_key(item_code, steps, alts)
+        rated_key = unit_key * max(len(self.annotators), 1) + who_code
+        _, last = np.unique(rated_key[::-1], return_index=True)
+        newest = n - 1 - last
+        newest = newest[values[newest] != MISSING]
+        self.unit_keys, self.row_unit = np.unique(unit_key[newest], return_inverse=True)
+        self.row_who = who_code[newest]
+        self.row_value = values[newest]
+        self.unit_item, rest = np.divmod(self.unit_keys, self._width[0] * self._width[1])
+        self.unit_step, self.unit_alt = np.divmod(rest, self._width[1])
+        self.item_steps = np.array([shapes[i][1] if i in shapes else 0 for i in self.items])
+        self.item_dataset = [shapes[i][0] if i in shapes else "" for i in self.items]
+
+    def _unit_key(self, items: np.ndarray, steps: np.ndarray, alts: np.ndarray) -> np.ndarray:
+        return (items * self._width[0] + steps) * self._width[1] + alts
+
+    def unit_of(self, item: str, step: int, alt: int) -> int | None:
+        """The index of a unit somebody rated, or None."""
+        code = self._item_at.get(item)
+        if code is None or step >= self._width[0] or alt >= self._width[1]:
+            return None
+        key = self._unit_key(np.int64(code), np.int64(step), np.int64(alt))
+        at = int(np.searchsorted(self.unit_keys, key))
+        return at if at < len(self.unit_keys) and self.unit_keys[at] == key else None
 
     def counts(self, rows: np.ndarray) -> np.ndarray:
         """Per unit, how many of ``rows`` (a mask over the ratings) gave -1, 0 and +1."""
@@ -146,7 +166,14 @@ def kappas(units: Units, coders: list[int]) -> list[dict[str, Any]]:
                 # One value on both sides leaves kappa undefined: reported as None below.
                 warnings.simplefilter("ignore", UndefinedMetricWarning)
                 warnings.simplefilter("ignore", RuntimeWarning)
-                kappa = float(cohen_kappa_score(matrix[i, both], matrix[j, both], labels=LEVELS))
+                kappa = float(
+                    cohen_kappa_score(
+                        PAIRS[:, 0],
+                        PAIRS[:, 1],
+                        labels=LEVELS,
+                        sample_weight=pair_counts(matrix[i, both], matrix[j, both]),
+                    )
+                )
             found.append(
                 {
                     "a": units.annotators[coders[i]],
@@ -194,12 +221,12 @@ def reference_labels(
     unique = (counts == top[:, None]).sum(axis=1) == 1
     reference = np.where((top > 0) & unique, counts.argmax(axis=1) - 1, MISSING)
     majority = int((reference != MISSING).sum())
-    newest: dict[int, tuple[int, int]] = {}
-    for item, step, alt, _, _, value, *_, seq in adjudications:
-        unit = units.unit_at.get((item, step, alt))
-        if unit is not None and seq > newest.get(unit, (-1, 0))[0]:
-            newest[unit] = (seq, value)
-    for unit, (_, value) in newest.items():
+    newest: dict[int, int] = {}
+    for item, step, alt, _, _, value in adjudications:  # oldest first: the newest stays
+        unit = units.unit_of(item, step, alt)
+        if unit is not None:
+            newest[unit] = value
+    for unit, value in newest.items():
         majority -= int(reference[unit] != MISSING)
         reference[unit] = value
     return reference, len(newest), majority

@@ -39,7 +39,8 @@ class Agreement:
             ``n_correct``, over the items it labeled whose reference is complete.
         reference: ``items`` with a known first error, ``adjudicated`` and ``majority``
             steps behind it.
-        suggestions: per annotator and model, how suggestions fared (see ``suggestion_bias``).
+        suggestions: per annotator and model, how suggestions fared (``suggestion_bias``),
+            when asked for.
     """
 
     alpha: dict[str, Any]
@@ -94,7 +95,11 @@ def _matches(source: str, wanted: Sequence[str]) -> bool:
 
 
 def agreement(
-    store: Store, *, dataset: str | None = None, sources: Sequence[str] | None = None
+    store: Store,
+    *,
+    dataset: str | None = None,
+    sources: Sequence[str] | None = None,
+    suggestions: bool = False,
 ) -> Agreement:
     """Agreement between annotators, and each labeler's earliest-error F1 against a reference.
 
@@ -105,6 +110,8 @@ def agreement(
             (``"human"``, the default) or a prefix ending in a colon (``"auto:"``: every
             machine method as a coder of its own). F1 is reported for every coder and every
             ``auto:`` source.
+        suggestions: also report how people fared with the model's suggestions against the
+            blind items (``suggestion_bias``; it reads every prediction too).
     """
     import numpy as np
 
@@ -112,7 +119,7 @@ def agreement(
 
     coders_from = tuple(sources) if sources else PEOPLE
     shapes = {item: (name, steps) for item, name, steps in store.item_shapes(dataset=dataset)}
-    units = r.Units(store.current_steps("rating", dataset=dataset), shapes)
+    units = r.Units(store.step_history("rating", dataset=dataset), shapes)
     is_coder = np.array([_matches(units.sources[a], coders_from) for a in units.annotators])
     is_person = np.array([units.sources[a] == "human" for a in units.annotators])
     coder_rows = is_coder[units.row_who] if units.annotators else np.zeros(0, dtype=bool)
@@ -130,7 +137,7 @@ def agreement(
         if not is_coder[w] and units.sources[units.annotators[w]].startswith("auto:")
     ]
     reference, adjudicated, majority = r.reference_labels(
-        units, people_rows, store.current_steps("adjudication", dataset=dataset)
+        units, people_rows, store.step_history("adjudication", dataset=dataset)
     )
     f1, known = r.f1_scores(units, coders + machines, reference)
     return Agreement(
@@ -139,7 +146,7 @@ def agreement(
         kappa=r.kappas(units, coders),
         f1=f1,
         reference={"items": known, "adjudicated": adjudicated, "majority": majority},
-        suggestions=suggestion_bias(store, dataset=dataset),
+        suggestions=suggestion_bias(store, dataset=dataset) if suggestions else [],
     )
 
 

@@ -81,7 +81,7 @@ def _agreement(args: argparse.Namespace) -> None:
     from labwidget.agreement import agreement
 
     with _open(args.store) as store:
-        print(agreement(store, dataset=args.dataset, sources=args.sources))
+        print(agreement(store, dataset=args.dataset, sources=args.sources, suggestions=True))
 
 
 def _parser() -> argparse.ArgumentParser:

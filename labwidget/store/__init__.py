@@ -535,6 +535,15 @@ class Store:
         with self._read() as connection:
             return _queue.item_shapes(connection, dataset)
 
+    def step_history(self, kind: str = "rating", *, dataset: str | None = None) -> list[Any]:
+        """Every ``kind`` event oldest first, as ``(item, step, alt, annotator, source, value)``.
+
+        One sequential pass, for readers of a whole store that take the newest per key
+        themselves (``labwidget.agreement``); ``current_steps`` gives the newest directly.
+        """
+        with self._read() as connection:
+            return _queue.history(connection, kind, dataset=dataset)
+
     def known_events(self, event_ids: Sequence[str]) -> set[str]:
         """Which of ``event_ids`` are stored already: what a resumed run skips."""
         with self._read() as connection:

@@ -65,6 +65,24 @@ def current(
     return [tuple(row) for row in rows if row[5] is not None]
 
 
+def history(
+    connection: sa.Connection, kind: str, *, dataset: str | None = None
+) -> list[tuple[Any, ...]]:
+    """Every ``kind`` event, oldest first: ``(item, step, alt, annotator, source, value)``.
+
+    One sequential pass over the table (no per-row index lookups, unlike ``current``): the
+    newest per key is left to the reader, which can take it with one sort (agreement does).
+    """
+    e = label_events.c
+    query = sa.select(e.item_id, e.step, e.alt, e.annotator, e.source, e.value).where(
+        e.kind == kind
+    )
+    if dataset is not None:
+        query = query.where(e.item_id.in_(sa.select(items.c.id).where(items.c.dataset == dataset)))
+    # Rows are tuples already; fetched at once, not one by one (a tenth of the time).
+    return list(connection.execute(query.order_by(e.seq)).all())
+
+
 def current_in_chunks(
     connection: sa.Connection, kind: str, item_ids: Sequence[str], **only: Any
 ) -> list[tuple[Any, ...]]:
