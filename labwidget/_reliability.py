@@ -34,35 +34,37 @@ def pair_counts(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 class Units:
     """Current ratings indexed by unit (item, step, alternative) and annotator, as arrays.
 
-    Built from the events oldest first: the newest per (unit, annotator) is the current
-    rating, found by one sort; a cleared rating (value None) leaves none.
+    Built from the events in any order: the newest (largest ``seq``) per (unit, annotator)
+    is the current rating, found by one sort; a cleared rating (value None) leaves none.
     """
 
     def __init__(self, history: Sequence[tuple[Any, ...]], shapes: dict[str, tuple[str, int]]):
-        columns = list(zip(*history, strict=True)) or [()] * 6
-        item_col, step_col, alt_col, who_col, source_col, value_col = columns
+        columns = list(zip(*history, strict=True)) or [()] * 7
+        item_col, step_col, alt_col, who_col, source_col, value_col, seq_col = columns
         n = len(item_col)
-        item_at: dict[str, int] = {}
-        who_at: dict[str, int] = {}
-        self.sources: dict[str, str] = {}
-        item_code = np.fromiter(
-            (item_at.setdefault(i, len(item_at)) for i in item_col), np.int64, n
-        )
-        who_code = np.fromiter((who_at.setdefault(w, len(who_at)) for w in who_col), np.int64, n)
-        for annotator, source in zip(who_col, source_col, strict=True):
-            self.sources.setdefault(annotator, source)
+        # Codes for items and annotators in order of first sight, through C-level dict work.
+        self.items = list(dict.fromkeys(item_col))
+        self.annotators = list(dict.fromkeys(who_col))
+        self._item_at = {item: code for code, item in enumerate(self.items)}
+        who_at = {who: code for code, who in enumerate(self.annotators)}
+        self.sources: dict[str, str] = dict(zip(who_col, source_col, strict=True))
+        item_code = np.fromiter(map(self._item_at.__getitem__, item_col), np.int64, n)
+        who_code = np.fromiter(map(who_at.__getitem__, who_col), np.int64, n)
         steps = np.fromiter(step_col, np.int64, n)
         alts = np.fromiter(alt_col, np.int64, n)
-        values = np.fromiter((MISSING if v is None else v for v in value_col), np.int64, n)
-        self.items = list(item_at)
-        self.annotators = list(who_at)
-        self._item_at = item_at
+        values = np.array(value_col, dtype=object)
+        cleared = np.equal(values, None)
+        values[cleared] = MISSING
+        values = values.astype(np.int64)
+        seqs = np.fromiter(seq_col, np.int64, n)
         # One integer per unit, and per (unit, annotator): sortable keys instead of tuples.
         self._width = (int(steps.max(initial=0)) + 1, int(alts.max(initial=0)) + 1)
         unit_key = self._unit_key(item_code, steps, alts)
         rated_key = unit_key * max(len(self.annotators), 1) + who_code
-        _, last = np.unique(rated_key[::-1], return_index=True)
-        newest = n - 1 - last
+        order = np.lexsort((seqs, rated_key))
+        last = np.ones(n, dtype=bool)
+        last[:-1] = rated_key[order][1:] != rated_key[order][:-1]
+        newest = order[last]
         newest = newest[values[newest] != MISSING]
         self.unit_keys, self.row_unit = np.unique(unit_key[newest], return_inverse=True)
         self.row_who = who_code[newest]
@@ -222,10 +224,10 @@ def reference_labels(
     reference = np.where((top > 0) & unique, counts.argmax(axis=1) - 1, MISSING)
     majority = int((reference != MISSING).sum())
     newest: dict[int, int] = {}
-    for item, step, alt, _, _, value in adjudications:  # oldest first: the newest stays
+    for item, step, alt, _, _, value, _ in sorted(adjudications, key=lambda row: row[-1]):
         unit = units.unit_of(item, step, alt)
         if unit is not None:
-            newest[unit] = value
+            newest[unit] = value  # the newest stays
     for unit, value in newest.items():
         majority -= int(reference[unit] != MISSING)
         reference[unit] = value

@@ -27,6 +27,10 @@ def table(store: lw.Store) -> dict[str, str]:
     for (name, dataset), ratings in TABLE.items():
         steps = [f"{name} step {k}" for k in range(len(ratings["x"]))]
         ids[name] = item = store.add_item(f"item {name}", steps, dataset=dataset)
+        # Earlier opinions that newer events replace: only the newest rating counts.
+        store.record_label(item=item, step=1, value=0, annotator="y")
+        store.record_label(item=item, step=len(steps) - 1, value=1, annotator="x")
+        store.undo(item=item, step=len(steps) - 1, annotator="x")
         for who, values in ratings.items():
             for step, value in enumerate(values):
                 if value is not None:

@@ -536,10 +536,11 @@ class Store:
             return _queue.item_shapes(connection, dataset)
 
     def step_history(self, kind: str = "rating", *, dataset: str | None = None) -> list[Any]:
-        """Every ``kind`` event oldest first, as ``(item, step, alt, annotator, source, value)``.
+        """Every ``kind`` event as ``(item, step, alt, annotator, source, value, seq)``.
 
-        One sequential pass, for readers of a whole store that take the newest per key
-        themselves (``labwidget.agreement``); ``current_steps`` gives the newest directly.
+        In no order, from one sequential pass: for readers of a whole store that take the
+        newest per key by ``seq`` themselves (``labwidget.agreement``); ``current_steps``
+        gives the newest directly.
         """
         with self._read() as connection:
             return _queue.history(connection, kind, dataset=dataset)
