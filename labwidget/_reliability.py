@@ -76,7 +76,8 @@ class Units:
         self.item_dataset = [shapes[i][0] if i in shapes else "" for i in self.items]
 
     def _unit_key(self, items: np.ndarray, steps: np.ndarray, alts: np.ndarray) -> np.ndarray:
-        return (items * self._width[0] + steps) * self._width[1] + alts
+        keys: np.ndarray = (items * self._width[0] + steps) * self._width[1] + alts
+        return keys
 
     def unit_of(self, item: str, step: int, alt: int) -> int | None:
         """The index of a unit somebody rated, or None."""

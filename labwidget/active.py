@@ -69,7 +69,7 @@ def is_blind(item: str, rate: float) -> bool:
 
     A larger rate keeps the items a smaller one keeps, and more.
 
-    >>> is_blind("b81d2c30c3fc250b86924c8ecea1ef01", 0.5), is_blind("anything", 0.0)
+    >>> is_blind("c84430d40eefb64066f889f50ff3a018", 0.5), is_blind("z", 0.5)
     (True, False)
     """
     return int(content_id("blind", item)[:8], 16) < rate * 16**8
@@ -86,8 +86,8 @@ def priorities(
             where no machine labeled it.
         wrong: whether the final answer is wrong; None when it cannot be checked.
 
-    >>> priorities([0.9, 0.6, 0.99], [1.0, 0.0, None], True)
-    {'uncertainty': 0.09999999999999998, 'convincing_wrong': -0.5346, 'disagreement': -0.6}
+    >>> priorities([0.5, 0.75, 1.0], [1.0, 0.0, None], True)
+    {'uncertainty': 0.0, 'convincing_wrong': -0.375, 'disagreement': -0.75}
     """
     gaps = [abs(p - a) for p, a in zip(probabilities, auto, strict=False) if a is not None]
     return {
