@@ -172,7 +172,7 @@ def downgrade() -> None:
         op.execute("DROP FUNCTION IF EXISTS labwidget_queue_items()")
     else:
         op.execute("DROP TRIGGER IF EXISTS labwidget_queue_people")
-        op.execute("DROP TRIGGER IF EXISTS labwidget_queue_items")
+        op.execute("DROP TRIGGER IF EXISTS labwidget_queue_item")
     op.drop_table("item_people")
     op.drop_table("item_queue")
     op.execute("DELETE FROM label_events WHERE kind IN ('prediction', 'adjudication')")
