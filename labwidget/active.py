@@ -169,7 +169,9 @@ def suggest(
             chunk = chosen[start : start + CHUNK]
             ids = {item["id"]: _event_ids(name, version, item) for item in chunk}
             known = store.known_events([e for found in ids.values() for e in found])
-            todo = [item for item in chunk if not set(ids[item["id"]]) <= known]
+            # An item with any prediction of this version was scored (its later steps may
+            # have been past max_length, and have none).
+            todo = [item for item in chunk if known.isdisjoint(ids[item["id"]])]
             with store.batch() as batch:
                 for item, probabilities in zip(todo, score(todo), strict=True):
                     blind = is_blind(item["id"], blind_rate)

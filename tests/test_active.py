@@ -104,6 +104,10 @@ def test_a_one_logit_model_and_a_cut_step(store: lw.Store) -> None:
     lw.suggest(store, OneLogit(), word_tokenizer(), name="one", max_length=6, progress=False)
     assert [(e["step"], e["value"]) for e in store.events(kind="prediction")] == [(0, 1), (1, -1)]
     assert lw.suggestions(store, item, model="one")["suggestions"][2] is None
+    again = lw.suggest(
+        store, OneLogit(), word_tokenizer(), name="one", max_length=6, progress=False
+    )
+    assert (again.scored, again.skipped) == (0, 1)
 
 
 def test_a_rerun_skips_and_a_new_version_scores_again(store: lw.Store) -> None:
