@@ -183,13 +183,7 @@ def disagreements(
             )
             unit["labels"][annotator] = value
             unit["sources"][annotator] = source
-    newest: dict[tuple[str, int, int], tuple[int, int]] = {}
-    for item, step, alt, _, _, value, *_, seq in store.current_steps(
-        "adjudication", items=items, dataset=dataset
-    ):
-        if seq > newest.get((item, step, alt), (-1, 0))[0]:
-            newest[(item, step, alt)] = (seq, value)
-    settled = {key: value for key, (_, value) in newest.items()}
+    settled = adjudicated(store, items=items, dataset=dataset)
     out = []
     for key in sorted(found):
         unit = found[key]
@@ -197,6 +191,19 @@ def disagreements(
             continue
         out.append({**unit, "adjudication": settled.get(key)})
     return out
+
+
+def adjudicated(
+    store: Store, *, items: Sequence[str] | None = None, dataset: str | None = None
+) -> dict[tuple[str, int, int], int]:
+    """The settled label of each adjudicated (item, step, alternative): its newest verdict."""
+    newest: dict[tuple[str, int, int], tuple[int, int]] = {}
+    for item, step, alt, _, _, value, *_, seq in store.current_steps(
+        "adjudication", items=items, dataset=dataset
+    ):
+        if seq > newest.get((item, step, alt), (-1, 0))[0]:
+            newest[(item, step, alt)] = (seq, value)
+    return {key: value for key, (_, value) in newest.items()}
 
 
 def adjudicate(store: Store, disagreement: dict[str, Any], value: int, **event: Any) -> bool:

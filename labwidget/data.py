@@ -29,6 +29,7 @@ import torch.utils.data
 from labwidget._collate import PreferenceCollator, StepCollator
 from labwidget._encoding import encode_steps, kept_labels, written_labels
 from labwidget._follow import follow
+from labwidget.agreement import adjudicated
 from labwidget.formats._labelings import NOT_LABELS, Labeling, settle
 from labwidget.formats.trl import NEUTRAL, branches, preference
 from labwidget.store import Store
@@ -267,7 +268,7 @@ class StepDataset(torch.utils.data.Dataset[dict[str, list[int]]]):
         with self._handle.get()._read() as connection:
             found = {d["id"]: d for d in item_dicts(connection, items.c.id.in_(item_ids))}
             rows = connection.execute(events.order_by(label_events.c.seq)).all()
-            verdicts = self._verdicts(connection, item_ids)
+        verdicts = self._verdicts(item_ids)
         folded: dict[tuple[str, str], Labeling] = {}
         for row in rows:
             event = event_dict(row)
@@ -285,21 +286,13 @@ class StepDataset(torch.utils.data.Dataset[dict[str, list[int]]]):
             out[k] = list(self._branch_rows(labeling))
         return out
 
-    def _verdicts(
-        self, connection: sa.Connection, item_ids: list[str]
-    ) -> dict[str, dict[tuple[int, int], int]]:
+    def _verdicts(self, item_ids: list[str]) -> dict[str, dict[tuple[int, int], int]]:
         """The newest adjudication of each adjudicated step of ``item_ids`` (none if off)."""
         if not self.adjudicated:
             return {}
-        e = label_events.c
-        query = (
-            sa.select(e.item_id, e.step, e.alt, e.value)
-            .where(e.kind == "adjudication", e.item_id.in_(item_ids))
-            .order_by(e.seq)
-        )
         verdicts: dict[str, dict[tuple[int, int], int]] = {}
-        for item_id, step, alt, value in connection.execute(query):
-            verdicts.setdefault(item_id, {})[(step, alt)] = value
+        for (item, step, alt), value in adjudicated(self._handle.get(), items=item_ids).items():
+            verdicts.setdefault(item, {})[(step, alt)] = value
         return verdicts
 
     def _agreed(self, labeling: Labeling, folded: dict[tuple[str, str], Labeling]) -> bool:
