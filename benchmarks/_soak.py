@@ -56,10 +56,6 @@ NOTEBOOK = "soak.ipynb"
 STEPS = 200
 ROUTES = ("direct", "kernel")
 KILLS = ("kernel", "server")
-# The uncaught error a page throws when a widget sends to a kernel that died. It is being
-# fixed in js/steps.ts (issue 12: "show a clear state on the widget instead"); until then it
-# is the one page error a soak tolerates.
-KNOWN_ERROR = "Cannot send"
 
 LABELER_CELL = """import json
 import os
@@ -254,10 +250,6 @@ class Outcome:
             for event_id, event in self.events.items()
             if event.acked is not None and route in (None, event.acked)
         ]
-
-    def unexpected_errors(self) -> list[str]:
-        """Page errors other than the known one."""
-        return [error for error in self.page_errors if error != KNOWN_ERROR]
 
     def evidence(self, event_ids: list[str]) -> str:
         """Each event's cycle, step, value and frames, for a failure message."""

@@ -248,6 +248,9 @@ MEASURE = """({ index, side, steps }) => {
     else requestAnimationFrame(poll);
   }
 
+  // The cell at the top of the screen, so that its output has the screen below it: above a
+  // short widget (StepLabeler scrolls within max_height) the next cell's output starts low.
+  cell.scrollIntoView({ block: 'start' });
   result.start = performance.now();
   panel.content.activeCellIndex = index;
   window.jupyterapp.commands.execute('notebook:run-cell');

@@ -1,12 +1,15 @@
-"""Train a tiny process reward model on step labels from a labwidget store (CPU, under a minute).
+"""Train a tiny process reward model on step labels from a labwidget store (CPU, about a minute).
 
 1. Generate step-by-step arithmetic solutions in which some steps are wrong (known truth).
 2. Label every step through the store, as an automatic annotator would (``auto:checker``).
-3. Train a small transformer token classifier on ``lw.StepDataset`` (tokenized as TRL's PRM
-   trainer does: the label sits on the separator after each step).
-4. Report held-out step accuracy and AUROC, before and after training.
+3. Train a small transformer token classifier with ``lw.train_prm`` (``transformers.Trainer``;
+   tokenized as TRL's PRM trainer did: the label sits on the separator after each step), with
+   a fifth of the problems held out and evaluated after each epoch.
+4. Report held-out step accuracy, AUROC and ProcessBench's earliest-error F1 with
+   ``lw.evaluate_prm``, before and after training, and rerank sampled solutions with
+   ``lw.best_of_n``.
 
-    python examples/train_prm.py [--problems 3000] [--epochs 4] [--store prm_demo.db]
+    python examples/train_prm.py [--problems 2000] [--epochs 8] [--store prm_demo.db]
 """
 
 from __future__ import annotations
@@ -16,24 +19,27 @@ import random
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import torch
+import transformers
 from tokenizers import Tokenizer, models, pre_tokenizers
-from torch import nn
 from transformers import PreTrainedTokenizerFast
 
 import labwidget as lw
-from labwidget.data import StepDataset
 
 NUMBERS = [str(n) for n in range(-2, 25)]
 
 
-def solution(rng: random.Random, n_steps: int, p_error: float) -> tuple[str, list[str], list[int]]:
+def solution(
+    rng: random.Random, n_steps: int, p_error: float, terms: list[int] | None = None
+) -> tuple[str, list[str], list[int]]:
     """A sum worked out one addition at a time; each step is wrong with probability p_error.
 
     A wrong step either miscopies the running total it starts from or gets the addition wrong.
+    ``terms`` fixes the sum (several sampled solutions to one problem); by default it is random.
     """
-    terms = [rng.randint(1, 4) for _ in range(n_steps + 1)]
+    terms = terms or [rng.randint(1, 4) for _ in range(n_steps + 1)]
     prompt = "sum " + " + ".join(map(str, terms))
     steps, ratings, total = [], [], terms[0]
     for term in terms[1:]:
@@ -61,54 +67,41 @@ def word_tokenizer() -> PreTrainedTokenizerFast:
     return PreTrainedTokenizerFast(tokenizer_object=core, **special)
 
 
-class TinyPRM(nn.Module):
-    """A 2-layer causal transformer with a 2-way head on every token (TRL's num_labels=2)."""
-
-    def __init__(self, vocab: int, width: int = 64, max_len: int = 64) -> None:
-        super().__init__()
-        self.embed = nn.Embedding(vocab, width)
-        self.position = nn.Embedding(max_len, width)
-        layer = nn.TransformerEncoderLayer(width, 4, 4 * width, dropout=0.0, batch_first=True)
-        self.body = nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
-        self.head = nn.Linear(width, 2)
-
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        """Per-token logits for (wrong, right)."""
-        n = input_ids.shape[1]
-        x = self.embed(input_ids) + self.position(torch.arange(n))
-        causal = torch.ones(n, n, dtype=torch.bool).triu(1)
-        x = self.body(x, mask=causal, src_key_padding_mask=attention_mask == 0, is_causal=True)
-        return self.head(x)  # type: ignore[no-any-return]
+def tiny_prm(vocab: int, pad: int) -> transformers.PreTrainedModel:
+    """A 2-layer causal transformer with a 2-way head on every token (TRL's ``num_labels=2``)."""
+    config = transformers.Qwen2Config(
+        vocab_size=vocab,
+        hidden_size=64,
+        intermediate_size=256,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=4,
+        max_position_embeddings=64,
+        pad_token_id=pad,
+        num_labels=2,
+        classifier_dropout=0.0,
+    )
+    return transformers.AutoModelForTokenClassification.from_config(config)
 
 
-def auroc(scores: torch.Tensor, truth: torch.Tensor) -> float:
-    """Area under the ROC curve: the chance a correct step outscores a wrong one."""
-    ranks = scores.argsort().argsort().double() + 1
-    positives = truth.bool()
-    n_pos, n_neg = int(positives.sum()), int((~positives).sum())
-    return float((ranks[positives].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
-
-
-@torch.no_grad()
-def evaluate(model: TinyPRM, ds: StepDataset) -> tuple[float, float]:
-    """Step accuracy and AUROC over every labelled position of ``ds``."""
-    model.eval()
-    scores, truth = [], []
-    loader = torch.utils.data.DataLoader(ds, batch_size=256, collate_fn=ds.collate)
-    for batch in loader:
-        logits = model(batch["input_ids"], batch["attention_mask"])
-        at = batch["labels"] != -100
-        scores.append(logits[at].softmax(-1)[:, 1])
-        truth.append(batch["labels"][at])
-    s, t = torch.cat(scores), torch.cat(truth)
-    return float(((s > 0.5).long() == t).double().mean()), auroc(s, t)
+def report(name: str, found: dict[str, Any]) -> str:
+    """One line of ``evaluate_prm`` figures."""
+    shown = {
+        k: "n/a" if found[k] is None else f"{found[k]:.3f}"
+        for k in ("step_accuracy", "auroc", "f1")
+    }
+    return (
+        f"{name}: step accuracy {shown['step_accuracy']}, AUROC {shown['auroc']}, "
+        f"earliest-error F1 {shown['f1']} ({found['n_erroneous']} wrong, "
+        f"{found['n_correct']} right solutions)"
+    )
 
 
 def main() -> None:
     """Build the store, train, and print the before / after figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--problems", type=int, default=3000)
-    parser.add_argument("--epochs", type=int, default=12)
+    parser.add_argument("--problems", type=int, default=2000)
+    parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--store", type=Path, help="keep the store here (default: a temp file)")
     args = parser.parse_args()
     started = time.perf_counter()
@@ -124,32 +117,46 @@ def main() -> None:
                 for step, value in enumerate(ratings):
                     batch.record("rating", item=item, step=step, value=value, source="auto:checker")
         tok = word_tokenizer()
-        train = StepDataset(store, tok, dataset="train", max_length=64)
-        test = StepDataset(store, tok, dataset="test", max_length=64)
-        print(
-            f"store: {store.stats()['label_events']} labels; {len(train)} train, {len(test)} test"
-        )
+        held = [item["id"] for item in store.items(dataset="test")]
+        print(f"store: {store.stats()['label_events']} labels; {len(held)} problems held out")
 
-        model = TinyPRM(len(tok))
-        before = evaluate(model, test)
-        optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
-        loss_fn = nn.CrossEntropyLoss(ignore_index=-100)
-        for epoch in range(args.epochs):
-            model.train()
-            loader = torch.utils.data.DataLoader(
-                train, batch_size=32, shuffle=True, collate_fn=train.collate
-            )
-            for batch in loader:
-                logits = model(batch["input_ids"], batch["attention_mask"])
-                loss = loss_fn(logits.flatten(0, 1), batch["labels"].flatten())
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-            print(f"epoch {epoch + 1}: last batch loss {loss.item():.3f}")
-        after = evaluate(model, test)
+        model = tiny_prm(len(tok), tok.pad_token_id)
+        scorer = lw.StepScorer(model, tok, batch_size=256)
+        before = lw.evaluate_prm(scorer, store, items=held)["overall"]
+        training = transformers.TrainingArguments(
+            output_dir=str(Path(tmp) / "prm"),
+            num_train_epochs=args.epochs,
+            per_device_train_batch_size=32,
+            per_device_eval_batch_size=256,
+            learning_rate=3e-3,
+            eval_strategy="epoch",
+            logging_strategy="epoch",
+            save_strategy="no",
+            report_to="none",
+            disable_tqdm=True,
+            use_cpu=True,
+            seed=0,
+        )
+        trainer = lw.train_prm(model, tok, store, eval_items=held, args=training, max_length=64)
+        for entry in trainer.state.log_history:
+            if "eval_error_f1" in entry:
+                print(
+                    f"epoch {entry['epoch']:.0f}: held-out loss {entry['eval_loss']:.3f}, "
+                    f"step accuracy {entry['eval_step_accuracy']:.3f}, "
+                    f"earliest-error F1 {entry['eval_error_f1']:.3f}"
+                )
+        after = lw.evaluate_prm(scorer, store, items=held)
+        terms = [3, 1, 4, 2]
+        sampled = [solution(rng, 3, p_error=0.3, terms=terms) for _ in range(4)]
+        ranked = lw.best_of_n(scorer, sampled[0][0], [steps for _, steps, _ in sampled])
         store.close()
-    print(f"held-out step accuracy: untrained {before[0]:.3f} -> trained {after[0]:.3f}")
-    print(f"held-out step AUROC:    untrained {before[1]:.3f} -> trained {after[1]:.3f}")
+    print(report("held-out, untrained", before))
+    print(report("held-out, trained  ", after["overall"]))
+    print("best of 4 samples (the PRM's pick first; Best-of-N alone is a biased PRM metric):")
+    for ranked_solution in ranked:
+        _, steps, ratings = sampled[ranked_solution["index"]]
+        truth = "right" if all(r == 1 for r in ratings) else "wrong"
+        print(f"  {ranked_solution['score']:.2f} ({truth}): {' | '.join(steps)}")
     print(f"total time: {time.perf_counter() - started:.1f}s")
 
 

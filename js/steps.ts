@@ -1,11 +1,14 @@
 import type { AnyWidget, RenderProps } from "@anywidget/types";
 import { decodeFloat32, decodeStrings, isPacked } from "./lib/buffers";
 import { DirectRoute, directChannel } from "./lib/direct";
+import { finishBarText, finishWarning } from "./lib/finish";
+import { type Fold, foldOf } from "./lib/fold";
 import { type Heatmap, mountHeatmap } from "./lib/heatmap";
 import { type Action, KEY_HINT, keyAction } from "./lib/keys";
 import { renderMarkdown } from "./lib/markdown";
-import { makeLabelEvent, newEventId, Outbox, type Outcome } from "./lib/protocol";
-import { element, helpOverlay } from "./lib/ui";
+import { makeLabelEvent, newEventId, Outbox, type Outcome, trySend } from "./lib/protocol";
+import { SourceView } from "./lib/source_view";
+import { element, helpOverlay, placeOverlay } from "./lib/ui";
 import type { FinishReason, GenerateEvent, GotoEvent, LabelEvent, LabelKind, LabelValue, StepLabelerTraits } from "./types";
 import "./steps.css";
 
@@ -18,13 +21,18 @@ type Status = "none" | "pending" | "saved" | "error";
  */
 type LocalState =
   | { status: "pending" | "saved"; id: string; label: LabelKind; alt: number; value?: number; text?: string }
-  | { status: "error"; id: string; message: string };
+  | { status: "error"; id: string; message: string; label?: LabelKind };
 
 interface Row {
   li: HTMLLIElement;
   text: HTMLDivElement;
   /** The source last rendered as Markdown into `text`: rendering is costly (KaTeX, sanitizing). */
   rendered: string | null;
+  /** The source `folded` was worked out for, and how it is folded (null: shown whole). */
+  foldSource: string | null;
+  folded: Fold | null;
+  /** Says how much of a folded step is left out, and which key shows it. */
+  fold: HTMLDivElement;
   alternative: HTMLSpanElement;
   /** Where the step's tokens go when the heatmap is on. */
   heat: HTMLDivElement;
@@ -33,6 +41,9 @@ interface Row {
   label: HTMLSpanElement;
   status: HTMLSpanElement;
   extra: HTMLDivElement;
+  /** The step's replacement and note, each with its own saved mark. */
+  replacement: HTMLSpanElement;
+  note: HTMLSpanElement;
   error: HTMLDivElement;
 }
 
@@ -43,12 +54,10 @@ const RATE_BUTTONS: { value: LabelValue; text: string }[] = [
   { value: 0, text: "0" },
   { value: 1, text: "+1" },
 ];
-const FINISH_TEXT: Record<FinishReason, string> = {
-  solution: "finished: solution",
-  found_error: "finished: found the first error",
-  bad_problem: "finished: bad problem",
-  give_up: "finished: gave up",
-};
+const KERNEL_GONE_TEXT =
+  "The kernel is gone. Every label marked saved is in the store; labels the server still takes " +
+  "directly are saved and marked so, the others say not saved. Restart the kernel and re-run this " +
+  "cell to go on.";
 
 /**
  * Rows are built a block at a time. Until a block comes near the screen it is one empty
@@ -91,15 +100,19 @@ function setHidden(node: HTMLElement, hidden: boolean): void {
 function makeRow(step: number): Row {
   const li = element("li", "lw-step", `step-${step}`);
   li.dataset.step = String(step);
-  const number = element("span", "lw-step__number");
+  const number = element("span", "lw-step__number", `number-${step}`);
   number.textContent = `${step + 1}.`;
   const body = element("div", "lw-step__body");
   const text = element("div", "lw-step__text");
   const alternative = element("span", "lw-step__alternative", `alternative-${step}`);
   const extra = element("div", "lw-step__extra", `step-extra-${step}`);
+  const replacement = element("span", "lw-step__replacement", `replacement-${step}`);
+  const note = element("span", "lw-step__note", `note-${step}`);
+  extra.append(replacement, note);
   const heat = element("div", "lw-step__heat", `heat-${step}`);
-  body.append(alternative, text, heat, extra);
-  const marks = element("span", "lw-step__marks");
+  const fold = element("div", "lw-step__fold", `fold-${step}`);
+  body.append(alternative, text, heat, fold, extra);
+  const marks = element("span", "lw-step__marks", `marks-${step}`);
   const suggestion = element("span", "lw-step__suggestion", `suggestion-${step}`);
   const label = element("span", "lw-step__label");
   const status = element("span", "lw-step__status");
@@ -114,7 +127,10 @@ function makeRow(step: number): Row {
   }
   const error = element("div", "lw-step__error", `step-error-${step}`);
   li.append(number, body, marks, suggestion, label, status, buttons, error);
-  return { li, text, rendered: null, alternative, heat, suggestion, marks, label, status, extra, error };
+  return {
+    li, text, rendered: null, foldSource: null, folded: null, fold, alternative, heat, suggestion, marks, label, status, extra,
+    replacement, note, error,
+  };
 }
 
 export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "model" | "el">): () => void {
@@ -143,7 +159,15 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
   const hint = element("div", "lw-steps__hint", "key-hint");
   hint.textContent = KEY_HINT;
   const help = helpOverlay();
-  root.append(progress, prompt, list, finishBar, hint, help);
+  const kernelGoneBar = element("div", "lw-steps__gone", "kernel-gone");
+  kernelGoneBar.setAttribute("role", "alert");
+  kernelGoneBar.hidden = true;
+  const sourceView = new SourceView();
+  /** Long steps the labeler unfolded (`z`). */
+  const unfolded = new Set<number>();
+  /** The question a first `S` asked (a step is rated wrong), while it waits for a second `S`. */
+  let finishAsk: string | null = null;
+  root.append(progress, kernelGoneBar, prompt, list, finishBar, hint, help);
   el.append(root);
 
   let promptSource: string | null = null;
@@ -170,6 +194,25 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
     return savedRating(step, alt);
   }
 
+  /**
+   * A flag, choice, replacement or note of `step` as shown, with its status: the latest action
+   * of that kind taken here, until Python's traits have it; else what Python saved (`saved`).
+   */
+  function shownMark<T extends number | string | null>(
+    step: number,
+    kind: "flag" | "choice" | "replacement" | "note",
+    saved: T,
+    alt?: number,
+  ): { value: T; status: Status } {
+    const state = local.get(step);
+    if (state?.label !== kind || (alt !== undefined && state.status !== "error" && state.alt !== alt)) {
+      return { value: saved, status: saved === null || saved === 0 || saved === "" ? "none" : "saved" };
+    }
+    if (state.status === "error") return { value: saved, status: "error" };
+    const value = (kind === "replacement" || kind === "note" ? state.text : state.value) as T;
+    return { value: value ?? saved, status: state.status };
+  }
+
   /** The first step shown as wrong, or null: steps after it are dimmed (PRM800K phase 2). */
   function firstError(): number | null {
     for (let step = 0; step < stepCount(); step++) if (shownRating(step) === -1) return step;
@@ -182,21 +225,31 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
   const placeholders = new Map<number, HTMLLIElement>();
   let rowPx = DEFAULT_ROW_PX;
   let rowPxMeasured = false;
-  // Without an IntersectionObserver (jsdom) every block is built at once.
-  const observer =
-    typeof IntersectionObserver === "undefined"
-      ? null
-      : new IntersectionObserver(
-          (entries) => {
-            // Layout is clean here: measure the built rows before adding more.
-            if (!rowPxMeasured) measureRows();
-            for (const entry of entries) {
-              if (entry.isIntersecting) buildBlock(Number((entry.target as HTMLElement).dataset.block));
-            }
-          },
-          // scrollMargin stretches the notebook's own scroll area too, not just the window.
-          { rootMargin: BLOCK_MARGIN, scrollMargin: BLOCK_MARGIN } as IntersectionObserverInit,
-        );
+  let observer: IntersectionObserver | null = null;
+
+  /**
+   * (Re)makes the observer that builds blocks as they come near the screen. Steps that scroll on
+   * their own (`max_height`) are its root, so blocks are built as they near the visible part
+   * of that scroll area; otherwise the window is, and the notebook's scroll area stretched by
+   * scrollMargin. Without an IntersectionObserver (jsdom) every block is built at once.
+   */
+  function observeBlocks(bounded: boolean): void {
+    observer?.disconnect();
+    if (typeof IntersectionObserver === "undefined") return;
+    observer = new IntersectionObserver(
+      (entries) => {
+        // Layout is clean here: measure the built rows before adding more.
+        if (!rowPxMeasured) measureRows();
+        for (const entry of entries) {
+          if (entry.isIntersecting) buildBlock(Number((entry.target as HTMLElement).dataset.block));
+        }
+      },
+      bounded
+        ? { root: list, rootMargin: BLOCK_MARGIN }
+        : ({ rootMargin: BLOCK_MARGIN, scrollMargin: BLOCK_MARGIN } as IntersectionObserverInit),
+    );
+    for (const placeholder of placeholders.values()) observer.observe(placeholder);
+  }
 
   /** Sizes the placeholders from the rows built so far, so the scrollbar is about right. */
   function measureRows(): void {
@@ -310,15 +363,26 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
     const alt = altOf(step);
     const alternatives = alternativesAt(step);
     const source = alternatives[alt] ?? "";
-    // With the heatmap on, the tokens stand in for the text: it is rendered when it shows.
-    if (row.rendered !== source && !(heatmap !== null && heatmapOn)) {
-      row.text.replaceChildren(renderMarkdown(source));
-      row.rendered = source;
+    if (row.foldSource !== source) {
+      row.folded = foldOf(source);
+      row.foldSource = source;
     }
-    const chosen = saved().choices?.[step];
+    const folded = row.folded !== null && !unfolded.has(step);
+    const shown = folded && row.folded !== null ? row.folded.shown : source;
+    // With the heatmap on, the tokens stand in for the text: it is rendered when it shows.
+    if (row.rendered !== shown && !(heatmap !== null && heatmapOn)) {
+      row.text.replaceChildren(renderMarkdown(shown));
+      row.rendered = shown;
+    }
+    row.li.classList.toggle("lw-step--long", row.folded !== null);
+    row.li.classList.toggle("lw-step--folded", folded);
+    setText(row.fold, row.folded === null ? "" : folded ? `${row.folded.more} (z shows all)` : "(z folds this step)");
+    const choice = shownMark(step, "choice", saved().choices?.[step] ?? null);
+    const chosen = choice.value === alt;
     setText(row.alternative, alternatives.length > 1
-        ? `alternative ${alt + 1} of ${alternatives.length}${chosen === alt ? " · chosen" : ""} (h/l, c to choose)`
+        ? `alternative ${alt + 1} of ${alternatives.length}${chosen ? ` · chosen ${STATUS_TEXT[choice.status]}` : ""} (h/l, c to choose)`
         : "");
+    setData(row.alternative, "status", chosen ? choice.status : "none");
     const value = shownRating(step);
     const state = local.get(step);
     const status: Status = generating.has(step) ? "pending" : (state?.status ?? (value === null ? "none" : "saved"));
@@ -332,12 +396,15 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
     const message = state?.status === "error" ? state.message : "";
     setText(row.error, message);
     setHidden(row.error, message === "");
-    const flagged = saved().flags?.[step]?.[alt] ?? false;
-    setText(row.marks, flagged ? "⚑ can't tell" : "");
-    const replacement = saved().replacements?.[step];
-    const note = saved().notes?.[step];
-    const extras = [replacement ? `replacement: ${replacement}` : "", note ? `note: ${note}` : ""];
-    setText(row.extra, extras.filter(Boolean).join("\n"));
+    const flag = shownMark(step, "flag", saved().flags?.[step]?.[alt] ? 1 : 0, alt);
+    const flagged = flag.value === 1;
+    setText(row.marks, flagged ? `⚑ can't tell · ${STATUS_TEXT[flag.status]}` : "");
+    setData(row.marks, "status", flagged ? flag.status : "none");
+    for (const kind of ["replacement", "note"] as const) {
+      const mark = shownMark(step, kind, saved()[`${kind}s`]?.[step] ?? null);
+      setText(row[kind], mark.value ? `${kind}: ${mark.value} · ${STATUS_TEXT[mark.status]}` : "");
+      setData(row[kind], "status", mark.value ? mark.status : "none");
+    }
     setData(row.li, "status", status);
     setData(row.li, "value", value === null ? "" : String(value));
     setData(row.li, "flagged", String(flagged));
@@ -346,20 +413,17 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
     const current = step === currentStep();
     row.li.classList.toggle("lw-step--current", current);
     row.li.toggleAttribute("aria-current", current);
+    if (current && sourceView.open) sourceView.show(step, source, row.extra);
   }
 
   function drawFinish(errorAt: number | null): void {
     const reason = saved().finish ?? null;
-    let text = "";
-    if (heatmapError !== "") text = heatmapError;
-    else if (finishState?.status === "error") text = finishState.message;
-    else if (finishState?.status === "pending") text = "finishing…";
-    else if (reason !== null) text = FINISH_TEXT[reason];
-    else if (errorAt !== null) text = `First error at step ${errorAt + 1}: press E to finish (found_error).`;
+    const text = finishBarText({ heatmapError, local: finishState, reason, errorAt, warning: finishAsk });
     setText(finishBar, text);
     setHidden(finishBar, text === "");
     setData(finishBar, "status", finishState?.status ?? (reason === null ? "none" : "saved"));
     setData(finishBar, "reason", reason ?? "");
+    setData(finishBar, "asking", String(finishAsk !== null));
   }
 
   let heatmap: Heatmap | null = null;
@@ -496,7 +560,7 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
     cursorSync = undefined;
     sentCursor = unsentCursor;
     unsentCursor = null;
-    model.save_changes();
+    if (!trySend(() => model.save_changes())) showKernelGone();
   }
 
   /**
@@ -520,8 +584,11 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
     syncCursor();
   }
 
-  /** Sends one event; the time since the previous one is its time on task. */
-  function submit(fields: Omit<LabelEvent, "id" | "t_client" | "duration_ms" | "item">): LabelEvent {
+  /**
+   * Sends one event; the time since the previous one is its time on task. `track` records it
+   * before it goes: an event that cannot be sent (the kernel is gone) is settled at once.
+   */
+  function submit(fields: Omit<LabelEvent, "id" | "t_client" | "duration_ms" | "item">, track: (event: LabelEvent) => void): void {
     const now = performance.now();
     const event = makeLabelEvent({
       ...fields,
@@ -529,8 +596,8 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
       duration_ms: Math.round(now - lastActionAt),
     });
     lastActionAt = now;
+    track(event);
     outbox.submit(event);
-    return event;
   }
 
   function label(
@@ -541,8 +608,9 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
     if (step < 0 || step >= stepCount()) return;
     // A choice is one per step (its value names the alternative); the rest are per alternative.
     const alt = kind === "choice" ? 0 : altOf(step);
-    const event = submit({ kind: "label", step, alt, label: kind, ...payload });
-    local.set(step, { status: "pending", id: event.id, label: kind, alt, ...payload });
+    submit({ kind: "label", step, alt, label: kind, ...payload }, (event) => {
+      local.set(step, { status: "pending", id: event.id, label: kind, alt, ...payload });
+    });
     draw([step]);
   }
 
@@ -564,15 +632,17 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
 
   function undo(step: number): void {
     const alt = altOf(step);
-    const event = submit({ kind: "undo", step, alt, label: "rating" });
     // No value: until Python answers with the restored label, the row shows what is saved.
-    local.set(step, { status: "pending", id: event.id, label: "rating", alt });
+    submit({ kind: "undo", step, alt, label: "rating" }, (event) => {
+      local.set(step, { status: "pending", id: event.id, label: "rating", alt });
+    });
     draw([step]);
   }
 
   function finish(reason: FinishReason): void {
-    const event = submit({ kind: "label", step: null, alt: 0, label: "finish", text: reason });
-    finishState = { status: "pending", id: event.id, label: "finish", alt: 0, text: reason };
+    submit({ kind: "label", step: null, alt: 0, label: "finish", text: reason }, (event) => {
+      finishState = { status: "pending", id: event.id, label: "finish", alt: 0, text: reason };
+    });
     draw();
   }
 
@@ -619,7 +689,7 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
     const restoring = event.kind === "undo" && direct.untold(event.id);
     const next: LocalState = outcome.ok
       ? { status: restoring ? "pending" : "saved", id: event.id, label: event.label, alt: event.alt, value: event.value, text: event.text }
-      : { status: "error", id: event.id, message: outcome.message };
+      : { status: "error", id: event.id, message: outcome.message, label: event.label };
     if (event.step === null) {
       if (finishState?.id === event.id) finishState = next;
     } else if (local.get(event.step)?.id === event.id) {
@@ -649,14 +719,16 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
       }
       draw(events.some((event) => event.step === null) ? undefined : changed);
     },
+    kernelGone: () => showKernelGone(),
   });
   const sendLabel = (event: LabelEvent) => {
     if (direct.send(event)) holdDraws(event.id);
     else model.send(event);
   };
-  const outbox = new Outbox({ send: sendLabel, settle });
+  const outbox = new Outbox({ send: sendLabel, settle, unsent: () => showKernelGone() });
   const navigation = new Outbox<GotoEvent>({
     send: (event) => model.send(event),
+    unsent: () => showKernelGone(),
     settle: (_event, outcome) => {
       navigationError = outcome.ok ? "" : outcome.message;
       drawProgress();
@@ -665,6 +737,7 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
 
   const generation = new Outbox<GenerateEvent>({
     send: (event) => model.send(event),
+    unsent: () => showKernelGone(),
     settle: (event, outcome) => {
       const request = generating.get(event.step);
       if (request?.id !== event.id) return;
@@ -675,6 +748,15 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
       draw();
     },
   });
+
+  /**
+   * The kernel is gone (JupyterLab's comm refused a send): the widget says so, and what is
+   * safe, instead of the page throwing "Cannot send". It stays until the cell runs again.
+   */
+  function showKernelGone(): void {
+    setText(kernelGoneBar, KERNEL_GONE_TEXT);
+    setHidden(kernelGoneBar, false);
+  }
 
   function generate(step: number): void {
     if (generating.has(step)) return;
@@ -695,6 +777,12 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
 
   function act(action: Action): void {
     const step = currentStep();
+    // A question asked by the first S stands for the very next key only.
+    const asked = finishAsk;
+    if (asked !== null) {
+      finishAsk = null;
+      drawFinish(firstError());
+    }
     switch (action.kind) {
       case "move":
         return moveTo(step + action.delta);
@@ -713,8 +801,14 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
         return openEditor(step, action.label);
       case "undo":
         return undo(step);
-      case "finish":
+      case "finish": {
+        const warning = finishWarning(action.reason, firstError());
+        if (warning !== null && asked === null) {
+          finishAsk = warning;
+          return drawFinish(firstError());
+        }
         return finish(action.reason);
+      }
       case "accept":
         return accept(step, action.all);
       case "queue":
@@ -723,17 +817,43 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
         return toggleHeatmap();
       case "generate":
         return generate(step);
-      case "help":
-        help.hidden = !help.hidden;
+      case "source":
+        if (sourceView.open) sourceView.hide();
+        else showSource(step);
         return;
+      case "fold":
+        if (rows[step]?.folded == null) return;
+        if (unfolded.delete(step)) {
+          draw([step]);
+          // Folding may leave the screen where the rest of the step was: bring the step back.
+          return scrollToCursorInFrame();
+        }
+        unfolded.add(step);
+        return draw([step]);
+      case "help":
+        return toggleHelp();
     }
+  }
+
+  function showSource(step: number): void {
+    const row = rowOf(step);
+    if (row === undefined) return;
+    sourceView.show(step, alternativesAt(step)[altOf(step)] ?? "", row.extra);
+    sourceView.reveal();
+  }
+
+  /** Shows the key help where the labeler is looking (at the current step), or hides it. */
+  function toggleHelp(): void {
+    help.hidden = !help.hidden;
+    if (!help.hidden) placeOverlay(help, root, rows[currentStep()]?.li ?? null);
   }
 
   const onKeydown = (ev: KeyboardEvent) => {
     const action = keyAction(ev);
     if (action === null) {
-      if (ev.key === "Escape" && !help.hidden) {
-        help.hidden = true;
+      if (ev.key === "Escape" && (!help.hidden || sourceView.open)) {
+        if (!help.hidden) help.hidden = true;
+        else sourceView.hide();
         ev.preventDefault();
         ev.stopPropagation();
       }
@@ -779,7 +899,10 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
     scrollCheck = requestAnimationFrame(() => {
       scrollCheck = undefined;
       const li = rows[currentStep()]?.li;
-      if (li !== undefined && !onScreen(li)) li.scrollIntoView?.({ block: "center" }); // jsdom has none
+      if (li === undefined || onScreen(li)) return;
+      // A step taller than half the screen shows from its start: its middle says little.
+      const tall = li.getBoundingClientRect().height > window.innerHeight / 2;
+      li.scrollIntoView?.({ block: tall ? "start" : "center" }); // jsdom has none
     });
   }
   /** What Python has saved for a step, as a string that changes whenever any of it does. */
@@ -812,7 +935,10 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
     generating.clear();
     shownAlt.clear();
     finishState = null;
+    finishAsk = null;
     heatmapError = "";
+    unfolded.clear();
+    sourceView.hide();
     closeEditor();
     mountTokens();
     draw();
@@ -825,6 +951,17 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
     outbox.receive(msg);
     navigation.receive(msg);
     generation.receive(msg);
+  };
+
+  /**
+   * A long output scrolls inside the widget (`max_height`, e.g. "70vh"), so a 50,000-step item
+   * is not one endless notebook output; null lets it grow with its steps.
+   */
+  const applyMaxHeight = () => {
+    const height = model.get("max_height") ?? null;
+    list.style.maxHeight = height ?? "";
+    list.classList.toggle("lw-steps__list--bounded", height !== null);
+    observeBlocks(height !== null);
   };
 
   const drawAll = () => draw();
@@ -841,11 +978,13 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
     ["change:token_scores", onTokens],
     ["change:step_token_counts", onTokens],
     ["change:score_kind", onTokens],
+    ["change:max_height", applyMaxHeight],
     ["msg:custom", onCustom],
   ];
   for (const [name, callback] of modelListeners) model.on(name, callback);
   root.addEventListener("keydown", onKeydown);
   list.addEventListener("click", onClick);
+  applyMaxHeight();
   mountTokens();
   draw();
 

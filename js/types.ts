@@ -53,6 +53,8 @@ export interface StepLabelerTraits {
   score_about?: string;
   /** With a queue: where in it this item is, and how far along the annotator is. */
   progress: Partial<QueueProgress>;
+  /** The steps' greatest height (CSS, e.g. "70vh"), beyond which they scroll; null: no limit. */
+  max_height: string | null;
   /** The kernel's signed word that the server extension may commit this item's labels. */
   _direct: Partial<DirectContext>;
 }

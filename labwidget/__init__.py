@@ -7,7 +7,9 @@ from labwidget.agreement import adjudicate, agreement, disagreements
 from labwidget.ask import Background, ask, background
 from labwidget.capture import Capture, capture, label
 from labwidget.formats import FormatError, export, import_prm800k, to_dataset
+from labwidget.report import write_report
 from labwidget.store import LabelError, Store, StoreError
+from labwidget.widgets.dashboard import Dashboard
 from labwidget.widgets.pair import PairLabeler, compare
 from labwidget.widgets.steps import StepLabeler
 
@@ -15,6 +17,7 @@ __all__ = [
     "AutolabelError",
     "Background",
     "Capture",
+    "Dashboard",
     "FormatError",
     "LabelError",
     "PairLabeler",
@@ -23,6 +26,7 @@ __all__ = [
     "StepCollator",
     "StepDataset",
     "StepLabeler",
+    "StepScorer",
     "Store",
     "StoreError",
     "adjudicate",
@@ -30,9 +34,11 @@ __all__ = [
     "ask",
     "autolabel",
     "background",
+    "best_of_n",
     "capture",
     "compare",
     "disagreements",
+    "evaluate_prm",
     "export",
     "follow",
     "generators",
@@ -43,6 +49,8 @@ __all__ = [
     "suggest",
     "suggestions",
     "to_dataset",
+    "train_prm",
+    "write_report",
 ]
 __version__ = "0.1.0"
 
@@ -52,6 +60,13 @@ _TORCH_NAMES = {"PreferenceCollator", "PreferenceDataset", "StepCollator", "Step
 _AUTO_NAMES = {"AutolabelError", "autolabel", "generators", "review_queue", "review_suggestions"}
 # Your PRM's suggestions load with the answer checkers of machine labeling (and torch, to run it).
 _ACTIVE_NAMES = {"suggest", "suggestions"}
+# PRM training (torch, transformers) and evaluation (numpy) load on first use too.
+_PRM_NAMES = {
+    "StepScorer": "labwidget.scorer",
+    "best_of_n": "labwidget.evaluate",
+    "evaluate_prm": "labwidget.evaluate",
+    "train_prm": "labwidget.train",
+}
 
 
 def __getattr__(name: str) -> Any:
@@ -67,4 +82,8 @@ def __getattr__(name: str) -> Any:
         from labwidget import active
 
         return getattr(active, name)
+    if name in _PRM_NAMES:
+        import importlib
+
+        return getattr(importlib.import_module(_PRM_NAMES[name]), name)
     raise AttributeError(f"module 'labwidget' has no attribute {name!r}")

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from jupyter_server.serverapp import ServerApp
 
 STATIC = Path(__file__).resolve().parent / "static"
-BUNDLE_FILES = ("steps.js", "steps.css", "pair.js", "pair.css")
+BUNDLE_FILES = ("steps.js", "steps.css", "pair.js", "pair.css", "dashboard.js", "dashboard.css")
 BUNDLE_ROUTE = "labwidget/static"
 LABELS_ROUTE = "labwidget/labels"
 CONTENT_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}

@@ -10,11 +10,13 @@ from typing import Any, NoReturn
 
 from labwidget.auto import AutolabelError
 from labwidget.auto.command import add_command as add_autolabel
-from labwidget.formats import FormatError, export, import_prm800k
+from labwidget.formats import IMPORTS, FormatError, export
+from labwidget.formats._io import ROWS
+from labwidget.report import write_report
 from labwidget.store import LabelError, Store, StoreError, init_database
 
-IMPORT_FORMATS = ("prm800k",)
-EXPORT_FORMATS = ("prm800k", "trl-stepwise", "trl-preference", "trl-unpaired")
+IMPORT_FORMATS = tuple(IMPORTS)
+EXPORT_FORMATS = tuple(ROWS)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -60,8 +62,12 @@ def _import(args: argparse.Namespace) -> None:
     if args.format not in IMPORT_FORMATS:
         raise ValueError(f"cannot import {args.format!r}; one of {', '.join(IMPORT_FORMATS)}")
     Path(args.file).stat()  # a missing file fails here, before a new store file is made
+    # Each importer has its own default dataset (math-shepherd: each line's task).
+    options = {} if args.dataset is None else {"dataset": args.dataset}
+    if args.step_tag is not None:
+        options["step_tag"] = args.step_tag
     with _open(args.store, create=True) as store:
-        counts = import_prm800k(store, args.file, dataset=args.dataset, progress=args.progress)
+        counts = IMPORTS[args.format](store, args.file, progress=args.progress, **options)
     print(
         f"read {counts['lines']} lines: {counts['items']} new items, {counts['events']} new labels"
     )
@@ -70,7 +76,7 @@ def _import(args: argparse.Namespace) -> None:
 def _export(args: argparse.Namespace) -> None:
     if args.format not in EXPORT_FORMATS:
         raise ValueError(f"cannot export {args.format!r}; one of {', '.join(EXPORT_FORMATS)}")
-    names = ("dataset", "annotator", "neutral", "ties", "score_threshold")
+    names = ("dataset", "annotator", "neutral", "ties", "score_threshold", "step_tag")
     options: dict[str, Any] = {n: getattr(args, n) for n in names if getattr(args, n) is not None}
     with _open(args.store) as store:
         count = export(store, args.out, format=args.format, progress=args.progress, **options)
@@ -82,6 +88,28 @@ def _agreement(args: argparse.Namespace) -> None:
 
     with _open(args.store) as store:
         print(agreement(store, dataset=args.dataset, sources=args.sources, suggestions=True))
+
+
+def _report(args: argparse.Namespace) -> None:
+    names = ("since", "until", "dataset", "timezone", "week_start", "weekly_cap_h")
+    options: dict[str, Any] = {n: getattr(args, n) for n in names if getattr(args, n) is not None}
+    with _open(args.store) as store:
+        summary = write_report(store, args.out, **options)
+    totals = summary["totals"]
+    print(f"wrote {args.out}: {totals['labels']} labels, {totals['hours']:.1f} hours of labeling")
+
+
+def _config(args: argparse.Namespace) -> None:
+    with _open(args.store) as store:
+        if args.value is not None:
+            value = None if args.value.lower() in ("none", "unset") else args.value
+            store.set_setting(args.name, value)
+        shown = store.settings()
+    names = [args.name] if args.name is not None else sorted(shown)
+    if not names:
+        print("no settings (labwidget config STORE NAME VALUE sets one)")
+    for name in names:
+        print(f"{name}: {shown.get(name, 'unset')}")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -104,7 +132,12 @@ def _parser() -> argparse.ArgumentParser:
     load.add_argument("store", help="a store file path (created if missing) or database URL")
     load.add_argument("file", help="the file to read")
     load.add_argument("--format", required=True, help=", ".join(IMPORT_FORMATS))
-    load.add_argument("--dataset", default="prm800k", help="the dataset the items go to")
+    load.add_argument(
+        "--dataset",
+        help="the dataset the items go to (default: the format's name; "
+        "math-shepherd: each line's task)",
+    )
+    load.add_argument("--step-tag", help="openr: the tag after each step (default: 5 newlines)")
     load.set_defaults(run=_import)
 
     save = commands.add_parser("export", parents=[quiet], help="export labels to a file")
@@ -113,7 +146,12 @@ def _parser() -> argparse.ArgumentParser:
     save.add_argument("--format", required=True, help=", ".join(EXPORT_FORMATS))
     save.add_argument("--dataset", help="only this dataset")
     save.add_argument("--annotator", help="only this annotator's labels")
-    save.add_argument("--neutral", help="trl-stepwise: a 0 rating becomes false, true or drop")
+    save.add_argument(
+        "--neutral",
+        help="step formats: a 0 rating becomes false, true or drop (the default "
+        "is false for trl-stepwise, true for math-shepherd, qwen-prm and openr)",
+    )
+    save.add_argument("--step-tag", help="openr: the tag after each step (default: 5 newlines)")
     save.add_argument("--ties", help="trl-preference: drop ties, or error on one")
     save.add_argument(
         "--score-threshold", type=float, help="trl-unpaired: item scores >= this are True"
@@ -135,6 +173,25 @@ def _parser() -> argparse.ArgumentParser:
         "every machine method)",
     )
     agree.set_defaults(run=_agreement)
+
+    report = commands.add_parser("report", help="write the dashboard as one offline HTML file")
+    report.add_argument("store", help="a store file path or database URL")
+    report.add_argument("-o", "--out", required=True, help="the HTML file to write")
+    report.add_argument("--since", help="labels from this date or time on (e.g. 2026-11-02)")
+    report.add_argument("--until", help="labels before this date or time")
+    report.add_argument("--dataset", help="only this dataset")
+    report.add_argument("--timezone", help="the zone of days and weeks (default: the store's)")
+    report.add_argument("--week-start", help="the day weeks start on (default: the store's)")
+    report.add_argument("--weekly-cap-h", type=float, help="cap on weekly hours a person")
+    report.set_defaults(run=_report)
+
+    config = commands.add_parser(
+        "config", help="show or set a store's settings: weekly_cap_h, timezone, week_start"
+    )
+    config.add_argument("store", help="a store file path or database URL")
+    config.add_argument("name", nargs="?", help="the setting to show or set")
+    config.add_argument("value", nargs="?", help="its new value ('none' unsets it)")
+    config.set_defaults(run=_config)
 
     db = commands.add_parser("db", help="manage a store's schema")
     db_commands = db.add_subparsers(required=True, metavar="ACTION", parser_class=_Parser)

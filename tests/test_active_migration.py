@@ -11,7 +11,7 @@ import labwidget as lw
 from labwidget.store import _migrate, init_database
 from labwidget.store._engine import make_engine, resolve_url
 
-BEFORE = "0005"
+BEFORE = "0006"
 ROWS = (
     "INSERT INTO items VALUES ('i1', 'default', 'q1', '{}', NULL, '2026-01-01 00:00:00+00')",
     "INSERT INTO items VALUES ('i2', 'default', 'q2', '{}', NULL, '2026-01-01 00:00:01+00')",

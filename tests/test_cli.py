@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
+import labwidget as lw
 from labwidget import cli
 from labwidget.store import _migrate
+from tests.formats_support import fill
 
 SAMPLE = Path(__file__).parent / "data" / "prm800k_sample.jsonl"
 
@@ -27,9 +29,10 @@ def test_import_stats_and_export_through_the_command(
     assert imported == (0, "read 5 lines: 4 new items, 36 new labels\n", "")
     again = run(capsys, "import", store_url, str(SAMPLE), "--format", "prm800k")
     assert again == (0, "read 5 lines: 0 new items, 0 new labels\n", "")
+    # 17 steps: the divisors line's item holds its whole pre-generated solution, 4 steps.
     assert run(capsys, "stats", store_url) == (
         0,
-        "items: 4\nsteps: 16\nlabel_events: 36\ncomparisons: 0\npreference_events: 0\n"
+        "items: 4\nsteps: 17\nlabel_events: 36\ncomparisons: 0\npreference_events: 0\n"
         "annotators: 2\n",
         "",
     )
@@ -120,3 +123,37 @@ def test_a_usage_error_is_one_line_too(capsys: pytest.CaptureFixture[str]) -> No
     assert capsys.readouterr().err == (
         "labwidget: the following arguments are required: --format (see labwidget --help)\n"
     )
+
+
+def test_every_format_is_listed_and_the_step_formats_go_through(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    formats = "prm800k, trl-stepwise, trl-preference, trl-unpaired, math-shepherd, qwen-prm, openr"
+    store_path = tmp_path / "s.db"
+    with lw.Store(store_path) as store:
+        fill(store, neutral_step=False)
+    code, _, err = run(capsys, "export", str(store_path), "o.jsonl", "--format", "nope")
+    assert (code, err) == (1, f"labwidget: cannot export 'nope'; one of {formats}\n")
+    for name in ("math-shepherd", "qwen-prm", "openr"):
+        out = tmp_path / f"{name}.jsonl"
+        assert run(capsys, "export", str(store_path), str(out), "--format", name)[0] == 0
+        back = tmp_path / f"{name}.db"
+        assert run(capsys, "import", str(back), str(out), "--format", name) == (
+            0,
+            "read 3 lines: 3 new items, 5 new labels\n",
+            "",
+        )
+    tagged = tmp_path / "ki.jsonl"
+    run(capsys, "export", str(store_path), str(tagged), "--format", "openr", "--step-tag", "ки")
+    assert "ки" in tagged.read_text(encoding="utf-8")
+    code, out, _ = run(
+        capsys,
+        "import",
+        str(tmp_path / "k.db"),
+        str(tagged),
+        "--format",
+        "openr",
+        "--step-tag",
+        "ки",
+    )
+    assert (code, out) == (0, "read 3 lines: 3 new items, 5 new labels\n")

@@ -28,3 +28,25 @@ def test_the_debug_loop_notebook_runs_and_captures_outputs(tmp_path: Path) -> No
         captured = store.items(dataset="captured")
         assert len(captured) == 4
         assert all(item["steps"] for item in captured)
+
+
+def test_the_train_prm_script_trains_and_reports_the_prm_metrics(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    store = tmp_path / "prm.db"
+    env = {**os.environ, "PYTHONPATH": str(EXAMPLES.parent)}
+    run = subprocess.run(
+        [sys.executable, str(EXAMPLES / "train_prm.py"), "--problems", "300", "--epochs", "2",
+         "--store", str(store)],
+        capture_output=True, text=True, env=env, timeout=600, check=False,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-2000:]
+    printed = run.stdout
+    assert "epoch 2: held-out loss" in printed
+    assert "held-out, trained  : step accuracy" in printed
+    assert "earliest-error F1" in printed
+    assert "Best-of-N alone is a biased PRM metric" in printed
+    with lw.Store(store) as opened:
+        assert len(opened.items(dataset="test")) == 60

@@ -1,4 +1,4 @@
-import { newEventId, parseReply } from "./protocol";
+import { newEventId, parseReply, trySend } from "./protocol";
 import { serverBase } from "./server";
 
 /**
@@ -193,6 +193,11 @@ export interface DirectRouteOptions<E> {
   committed(events: E[]): Record<string, unknown>;
   /** The kernel has answered the `committed` message for `events`, after the traits it re-read. */
   told(events: E[]): void;
+  /**
+   * The `committed` message for `events` could not be sent: the kernel is gone. The events are
+   * saved all the same; the kernel will never re-read them, so they stay untold.
+   */
+  kernelGone?(events: E[]): void;
 }
 
 /**
@@ -283,7 +288,9 @@ export class DirectRoute<E extends { id: string }> {
     if (events.length === 0) return;
     const id = newEventId();
     this.#telling.set(id, events);
-    this.#model.send({ kind: "committed", id, ...this.#options.committed(events) });
+    if (trySend(() => this.#model.send({ kind: "committed", id, ...this.#options.committed(events) }))) return;
+    this.#telling.delete(id);
+    this.#options.kernelGone?.(events);
   };
 
   // An error counts as an answer too: the kernel read the message after the commits it names.

@@ -13,6 +13,8 @@ export type Action =
   | { kind: "queue"; delta: -1 | 1 }
   | { kind: "heatmap" }
   | { kind: "generate" }
+  | { kind: "source" }
+  | { kind: "fold" }
   | { kind: "help" };
 
 /** Every key, with what it does, in the order the help overlay lists them. */
@@ -45,6 +47,8 @@ export const KEYS: [string, Action, string][] = [
   ["B", { kind: "finish", reason: "bad_problem" }, "finish: bad problem"],
   ["G", { kind: "finish", reason: "give_up" }, "finish: give up"],
   ["t", { kind: "heatmap" }, "show / hide the token heatmap"],
+  ["v", { kind: "source" }, "show / hide this step's text exactly as written"],
+  ["z", { kind: "fold" }, "show all of a long folded step / fold it again"],
   ["N", { kind: "queue", delta: 1 }, "next item in the queue"],
   ["P", { kind: "queue", delta: -1 }, "previous item in the queue"],
   ["?", { kind: "help" }, "show / hide these keys"],
@@ -54,7 +58,7 @@ const KEY_MAP = new Map<string, Action>(KEYS.map(([key, action]) => [key, action
 
 /** One line that tells the user the main keys; `?` shows the rest. */
 export const KEY_HINT =
-  "j/k move · 3 correct · 2 neutral · 1 wrong · a accept suggestion · f flag · u undo · E finish · ? all keys";
+  "j/k move · 3 correct · 2 neutral · 1 wrong · a accept suggestion · f flag · u undo · E finish · v source · ? all keys";
 
 const TEXT_ENTRY = 'input, textarea, select, [contenteditable]:not([contenteditable="false"])';
 

@@ -5,6 +5,21 @@ export const ACK_TIMEOUT_MS = 3000;
 /** Resends before the label is reported as not saved. */
 export const MAX_RESENDS = 3;
 export const NO_REPLY_MESSAGE = "not saved: no reply from the kernel";
+export const KERNEL_GONE_MESSAGE = "not saved: the kernel is gone (restart it and re-run the cell)";
+
+/**
+ * Runs `send`, a message to the kernel (`model.send`, `model.save_changes`); false when it
+ * could not go. Once the kernel is gone (shut down, restarted, died) JupyterLab's comm throws
+ * "Cannot send" from every send: a state to show on the widget, never an uncaught error.
+ */
+export function trySend(send: () => void): boolean {
+  try {
+    send();
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /**
  * A random v4 UUID.
@@ -46,9 +61,12 @@ export interface Identified {
 }
 
 export interface OutboxHooks<E extends Identified = LabelEvent> {
+  /** Sends the event; one that throws (the kernel is gone) is settled as not saved at once. */
   send(event: E): void;
   /** Called once per reply (or give-up) for an event this outbox sent. */
   settle(event: E, outcome: Outcome): void;
+  /** Called, before `settle`, for an event whose `send` threw. */
+  unsent?(event: E): void;
 }
 
 interface Entry<E> {
@@ -75,8 +93,7 @@ export class Outbox<E extends Identified = LabelEvent> {
   submit(event: E): void {
     const entry: Entry<E> = { event, resends: 0, timer: undefined };
     this.#entries.set(event.id, entry);
-    this.#hooks.send(event);
-    this.#arm(entry);
+    this.#send(entry);
   }
 
   /** Handles a custom message; anything but a reply to a known event is ignored. */
@@ -95,12 +112,25 @@ export class Outbox<E extends Identified = LabelEvent> {
     this.#entries.clear();
   }
 
+  /** Sends an entry and waits for its reply; one that cannot go gets none, and is settled now. */
+  #send(entry: Entry<E>): void {
+    try {
+      this.#hooks.send(entry.event);
+    } catch {
+      entry.timer = undefined;
+      this.#entries.delete(entry.event.id);
+      this.#hooks.unsent?.(entry.event);
+      this.#hooks.settle(entry.event, { ok: false, message: KERNEL_GONE_MESSAGE });
+      return;
+    }
+    this.#arm(entry);
+  }
+
   #arm(entry: Entry<E>): void {
     entry.timer = setTimeout(() => {
       if (entry.resends < MAX_RESENDS) {
         entry.resends += 1;
-        this.#hooks.send(entry.event);
-        this.#arm(entry);
+        this.#send(entry);
       } else {
         entry.timer = undefined;
         this.#hooks.settle(entry.event, { ok: false, message: NO_REPLY_MESSAGE });

@@ -36,3 +36,14 @@ export function helpOverlay(): HTMLDivElement {
   overlay.append(title, table);
   return overlay;
 }
+
+/**
+ * Puts an overlay of `container` (positioned absolutely in it) at the height of `anchor`, the
+ * row the user is looking at, and scrolls it into view: in a long widget its top may be screens
+ * above what is on screen.
+ */
+export function placeOverlay(overlay: HTMLElement, container: HTMLElement, anchor: HTMLElement | null): void {
+  const top = anchor === null ? 0 : anchor.getBoundingClientRect().top - container.getBoundingClientRect().top;
+  overlay.style.top = `${Math.max(0, Math.round(top))}px`;
+  overlay.scrollIntoView?.({ block: "nearest" }); // jsdom has none
+}

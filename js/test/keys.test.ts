@@ -47,6 +47,8 @@ describe("keyAction", () => {
     ["B", { kind: "finish", reason: "bad_problem" }],
     ["G", { kind: "finish", reason: "give_up" }],
     ["t", { kind: "heatmap" }],
+    ["v", { kind: "source" }],
+    ["z", { kind: "fold" }],
     ["N", { kind: "queue", delta: 1 }],
     ["P", { kind: "queue", delta: -1 }],
     ["?", { kind: "help" }],

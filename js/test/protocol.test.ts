@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import {
   ACK_TIMEOUT_MS,
+  KERNEL_GONE_MESSAGE,
   makeLabelEvent,
   MAX_RESENDS,
   newEventId,
@@ -8,6 +9,7 @@ import {
   Outbox,
   type Outcome,
   parseReply,
+  trySend,
 } from "../lib/protocol";
 import type { LabelEvent } from "../types";
 
@@ -81,6 +83,48 @@ describe("Outbox", () => {
     expect(vi.getTimerCount()).toBe(0);
     vi.advanceTimersByTime(10 * ACK_TIMEOUT_MS);
     expect(sent).toHaveLength(1);
+  });
+
+  test("an event whose send throws (the kernel is gone) is settled as not saved at once, never re-sent", () => {
+    const unsent: LabelEvent[] = [];
+    const gone = new Outbox({
+      send: () => {
+        throw new Error("Cannot send");
+      },
+      settle: (e, o) => settled.push([e, o]),
+      unsent: (e) => unsent.push(e),
+    });
+    const event = makeLabelEvent({ kind: "label", item: "item", step: 0, alt: 0, label: "rating", value: 1, duration_ms: 0 });
+    gone.submit(event);
+    expect(unsent).toEqual([event]);
+    expect(settled).toEqual([[event, { ok: false, message: KERNEL_GONE_MESSAGE }]]);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  test("a resend that throws settles the event then", () => {
+    let fail = false;
+    const flaky = new Outbox({
+      send: (e) => {
+        if (fail) throw new Error("Cannot send");
+        sent.push(e);
+      },
+      settle: (e, o) => settled.push([e, o]),
+    });
+    const event = makeLabelEvent({ kind: "label", item: "item", step: 0, alt: 0, label: "rating", value: 1, duration_ms: 0 });
+    flaky.submit(event);
+    fail = true;
+    vi.advanceTimersByTime(ACK_TIMEOUT_MS);
+    expect(settled).toEqual([[event, { ok: false, message: KERNEL_GONE_MESSAGE }]]);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  test("trySend says whether a send went", () => {
+    expect(trySend(() => {})).toBe(true);
+    expect(
+      trySend(() => {
+        throw new Error("Cannot send");
+      }),
+    ).toBe(false);
   });
 
   test("an error settles the event with the kernel's message", () => {

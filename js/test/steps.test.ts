@@ -30,6 +30,7 @@ function mount(traits: Partial<StepLabelerTraits> = {}) {
     step_token_counts: [],
     score_kind: "logprob",
     cursor: 0,
+    max_height: null,
     _direct: {},
     ...traits,
   });
@@ -600,6 +601,45 @@ describe("long outputs", () => {
   });
 });
 
+describe("building blocks in a bounded scroll area", () => {
+  test("with max_height the steps' own scroll area is the observer's root; without, the window", () => {
+    const made: { init: IntersectionObserverInit | undefined; observed: Set<Element>; disconnected: boolean }[] = [];
+    class FakeObserver {
+      readonly record: (typeof made)[number];
+      constructor(_callback: IntersectionObserverCallback, init?: IntersectionObserverInit) {
+        this.record = { init, observed: new Set(), disconnected: false };
+        made.push(this.record);
+      }
+      observe(target: Element) {
+        this.record.observed.add(target);
+      }
+      unobserve(target: Element) {
+        this.record.observed.delete(target);
+      }
+      disconnect() {
+        this.record.disconnected = true;
+      }
+    }
+    vi.stubGlobal("IntersectionObserver", FakeObserver);
+    try {
+      const steps = Array.from({ length: 100 }, (_, i) => `Step ${i}`);
+      const { model, el } = mount({ steps, step_labels: steps.map(() => null), max_height: "70vh" });
+      const list = el.querySelector(".lw-steps__list");
+      expect(made).toHaveLength(1);
+      expect(made[0].init?.root).toBe(list);
+      expect(made[0].init?.rootMargin).toBe("1000px 0px");
+      const placeholders = el.querySelectorAll(".lw-steps__placeholder");
+      expect(made[0].observed.size).toBe(placeholders.length);
+      model.kernelSet("max_height", null);
+      expect(made[0].disconnected).toBe(true);
+      expect(made[1].init?.root).toBeUndefined();
+      expect([...made[1].observed]).toEqual([...placeholders]);
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
+});
+
 describe("building ahead", () => {
   test("blocks around the cursor are built while the page is idle, one per idle period", () => {
     const idle: (() => void)[] = [];
@@ -956,6 +996,23 @@ describe("direct commits", () => {
     expect(committedSent(model)).toEqual([{ kind: "committed", id: expect.stringMatching(UUID), items: ["item-1"], labels: 1 }]);
   });
 
+  test("with the kernel gone, a label committed directly is saved, and the widget says the kernel is gone", () => {
+    vi.useFakeTimers();
+    const { model, root, row, byTestId } = mountDirect();
+    const socket = accept();
+    model.send = () => {
+      throw new Error("Cannot send");
+    };
+    press(root, "3");
+    socket.reply({ kind: "ack", id: socket.events()[0].id });
+    vi.advanceTimersByTime(0); // the committed message cannot reach the kernel
+    expect(rowState(row(0))).toEqual({ status: "saved", value: "1" });
+    expect(byTestId("kernel-gone").hidden).toBe(false);
+    press(root, "1"); // still goes directly, and is saved
+    socket.reply({ kind: "ack", id: socket.events()[1].id });
+    expect(rowState(row(1))).toEqual({ status: "saved", value: "-1" });
+  });
+
   test("acks that arrive together reach the kernel as one committed message", () => {
     vi.useFakeTimers();
     const { model, root, row } = mountDirect();
@@ -1114,5 +1171,316 @@ describe("direct commits", () => {
     expect(vi.getTimerCount()).toBe(0);
     expect(sockets).toHaveLength(1);
     expect(model.sent).toHaveLength(1);
+  });
+});
+
+describe("long steps", () => {
+  const huge = "(1)".repeat(349_526); // one line of 1 MiB
+
+  test("a step of one huge line is folded to its start, says how much is left out, and z unfolds and folds it", () => {
+    const { root, row, byTestId } = mount({ steps: ["short", huge, "after"] });
+    const text = () => row(1).querySelector(".lw-step__text")?.textContent ?? "";
+    expect(text().length).toBeLessThan(13_000);
+    expect(huge.startsWith(text().trim())).toBe(true);
+    expect(byTestId("fold-1").textContent).toBe(`… ${(huge.length - 12_000).toLocaleString("en-US")} more characters (z shows all)`);
+    expect(row(1).classList.contains("lw-step--folded")).toBe(true);
+    // Its controls stay on screen while it scrolls by: the CSS makes them sticky in long rows.
+    expect(row(1).classList.contains("lw-step--long")).toBe(true);
+    expect(row(0).classList.contains("lw-step--long")).toBe(false);
+    expect(byTestId("fold-0").textContent).toBe("");
+
+    press(root, "z"); // on step 1, which is short: nothing to unfold
+    expect(text().length).toBeLessThan(13_000);
+    press(root, "j");
+    press(root, "z");
+    expect(text().length > huge.length).toBe(true); // all of it (and whatever the renderer adds)
+    expect(row(1).classList.contains("lw-step--folded")).toBe(false);
+    expect(byTestId("fold-1").textContent).toBe("(z folds this step)");
+    press(root, "z");
+    expect(text().length).toBeLessThan(13_000);
+    expect(row(1).classList.contains("lw-step--folded")).toBe(true);
+  });
+
+  test("folding an unfolded step brings its start back on screen; unfolding scrolls nothing", async () => {
+    const nextFrame = () => new Promise((resolve) => requestAnimationFrame(resolve));
+    const scrolled: [Element, unknown][] = [];
+    HTMLElement.prototype.scrollIntoView = function (this: Element, arg?: unknown) {
+      scrolled.push([this, arg]);
+    };
+    try {
+      const { root, row } = mount({ steps: [huge] });
+      await nextFrame();
+      press(root, "z");
+      await nextFrame();
+      expect(scrolled).toEqual([]);
+      row(0).getBoundingClientRect = () => ({ top: -90_000, bottom: -87_000, height: 3000 }) as DOMRect;
+      press(root, "z");
+      await nextFrame();
+      expect(scrolled).toEqual([[row(0), { block: "start" }]]);
+    } finally {
+      delete (HTMLElement.prototype as Partial<HTMLElement>).scrollIntoView;
+    }
+  });
+
+  test("a step of many lines is folded after 120 of them", () => {
+    const long = Array.from({ length: 5000 }, (_, i) => `line ${i}`).join("\n");
+    const { row, byTestId } = mount({ steps: [long] });
+    expect(row(0).querySelector(".lw-step__text")?.textContent).toContain("line 119");
+    expect(row(0).querySelector(".lw-step__text")?.textContent).not.toContain("line 120");
+    expect(byTestId("fold-0").textContent).toBe("… 4,880 more lines (z shows all)");
+  });
+
+  test("a new item folds its long steps again", () => {
+    const { model, root, row } = mount({ steps: [huge] });
+    press(root, "z");
+    expect(row(0).classList.contains("lw-step--folded")).toBe(false);
+    model.kernelSet("item_id", "item-2");
+    expect(row(0).classList.contains("lw-step--folded")).toBe(true);
+  });
+});
+
+describe("source view", () => {
+  const attack = '**bold** <img src=x onerror="window.pwned=1"> $x$';
+
+  test("v shows the current step's text exactly as written, as text; it follows the cursor; v hides it", () => {
+    const { el, root, row, byTestId } = mount({ steps: ["2 * 3 = 6", attack] });
+    expect(el.querySelector('[data-testid="step-source"]')).toBeNull();
+    press(root, "v");
+    expect(row(0).contains(byTestId("step-source"))).toBe(true);
+    expect(byTestId("step-source").textContent).toBe("2 * 3 = 6");
+    press(root, "j");
+    const source = byTestId("step-source");
+    expect(row(1).contains(source)).toBe(true);
+    expect(source.tagName).toBe("PRE");
+    expect(source.textContent).toBe(attack);
+    expect(source.children).toHaveLength(0);
+    expect(el.querySelector("img")).toBeNull();
+    press(root, "v");
+    expect(el.querySelector('[data-testid="step-source"]')).toBeNull();
+  });
+
+  test("the source of a folded step is all of it, and Escape hides it", () => {
+    const huge = "x".repeat(50_000);
+    const { el, root, byTestId } = mount({ steps: [huge] });
+    press(root, "v");
+    expect(byTestId("step-source").textContent).toBe(huge);
+    const escape = press(root, "Escape");
+    expect(escape.defaultPrevented).toBe(true);
+    expect(el.querySelector('[data-testid="step-source"]')).toBeNull();
+  });
+
+  test("v scrolls the source onto the screen: under a long step it starts below it", () => {
+    const scrolled: [Element, unknown][] = [];
+    HTMLElement.prototype.scrollIntoView = function (this: Element, arg?: unknown) {
+      scrolled.push([this, arg]);
+    };
+    try {
+      const { root, byTestId } = mount();
+      press(root, "v");
+      expect(scrolled).toEqual([[byTestId("step-source"), { block: "nearest" }]]);
+    } finally {
+      delete (HTMLElement.prototype as Partial<HTMLElement>).scrollIntoView;
+    }
+  });
+
+  test("it shows the alternative on screen", () => {
+    const { root, byTestId } = mount({ steps: ["a0"], alternatives: [["a0", "a1"]] });
+    press(root, "v");
+    press(root, "l");
+    expect(byTestId("step-source").textContent).toBe("a1");
+  });
+});
+
+describe("key help placement", () => {
+  test("? opens the help at the current step's height and scrolls it into view", () => {
+    const scrolled: [Element, unknown][] = [];
+    HTMLElement.prototype.scrollIntoView = function (this: Element, arg?: unknown) {
+      scrolled.push([this, arg]);
+    };
+    try {
+      const { root, row, byTestId } = mount();
+      root.getBoundingClientRect = () => ({ top: 100 }) as DOMRect;
+      row(2).getBoundingClientRect = () => ({ top: 2100 }) as DOMRect;
+      press(root, "j");
+      press(root, "j");
+      scrolled.length = 0;
+      press(root, "?", { shiftKey: true });
+      const help = byTestId("key-help");
+      expect(help.hidden).toBe(false);
+      expect(help.style.top).toBe("2000px");
+      expect(scrolled).toEqual([[help, { block: "nearest" }]]);
+      expect(document.activeElement === root || root.contains(document.activeElement) || document.activeElement === document.body).toBe(true);
+      expect(help.textContent).toContain("exactly as written");
+    } finally {
+      delete (HTMLElement.prototype as Partial<HTMLElement>).scrollIntoView;
+    }
+  });
+});
+
+describe("finishing as a solution with a step rated wrong", () => {
+  const finishes = (sent: LabelEvent[]) => sent.filter((event) => event.label === "finish").map((event) => event.text);
+
+  test("the first S asks in the finish bar; a second S at once finishes anyway", () => {
+    const { root, byTestId, labelsSent } = mount({ step_labels: [1, -1, null] });
+    press(root, "S", { shiftKey: true });
+    expect(finishes(labelsSent())).toEqual([]);
+    expect(byTestId("finish-bar").textContent).toBe(
+      "step 2 is rated wrong: press S again to finish as a solution anyway, or E to finish at the first error",
+    );
+    expect(byTestId("finish-bar").dataset.asking).toBe("true");
+    press(root, "Shift"); // the Shift of the second S is no other key
+    press(root, "S", { shiftKey: true });
+    expect(finishes(labelsSent())).toEqual(["solution"]);
+    expect(byTestId("finish-bar").dataset.asking).toBe("false");
+  });
+
+  test("after E, S does not silently replace found_error: any other key in between lets it be", () => {
+    const { model, root, byTestId, labelsSent } = mount({ step_labels: [-1, null, null] });
+    press(root, "E", { shiftKey: true });
+    model.kernelSet("saved", { finish: "found_error" });
+    model.emit("msg:custom", { kind: "ack", id: labelsSent()[0].id }, []);
+    press(root, "S", { shiftKey: true });
+    press(root, "j");
+    expect(byTestId("finish-bar").textContent).toBe("finished: found the first error");
+    press(root, "S", { shiftKey: true });
+    expect(finishes(labelsSent())).toEqual(["found_error"]);
+    press(root, "E", { shiftKey: true }); // the answer the question offers
+    expect(finishes(labelsSent())).toEqual(["found_error", "found_error"]);
+  });
+
+  test("with no step rated wrong, S finishes at once", () => {
+    const { root, labelsSent } = mount({ step_labels: [1, 1, 0] });
+    press(root, "S", { shiftKey: true });
+    expect(finishes(labelsSent())).toEqual(["solution"]);
+  });
+
+  test("a wrong rating still pending counts: S right after 1 asks", () => {
+    const { root, labelsSent } = mount();
+    press(root, "1");
+    press(root, "S", { shiftKey: true });
+    expect(finishes(labelsSent())).toEqual([]);
+  });
+});
+
+describe("saved marks of flags, choices, replacements and notes", () => {
+  const ack = (model: ReturnType<typeof mount>["model"], event: LabelEvent) =>
+    model.emit("msg:custom", { kind: "ack", id: event.id }, []);
+
+  test("a flag says saving…, then saved, and stays saved once Python shows it", () => {
+    const { model, root, byTestId, labelsSent } = mount();
+    press(root, "f");
+    const marks = byTestId("marks-0");
+    expect(marks.textContent).toBe("⚑ can't tell · saving…");
+    expect(marks.dataset.status).toBe("pending");
+    ack(model, labelsSent()[0]);
+    expect(marks.textContent).toBe("⚑ can't tell · saved");
+    model.kernelSet("saved", { flags: [[true], [false], [false]] });
+    expect(marks.textContent).toBe("⚑ can't tell · saved");
+    expect(marks.dataset.status).toBe("saved");
+  });
+
+  test("a note and a replacement each carry their own status; an error says not saved", () => {
+    const { model, root, byTestId, labelsSent } = mount();
+    press(root, "n");
+    (byTestId("editor-0") as HTMLTextAreaElement).value = "check the sign";
+    press(byTestId("editor-0"), "Enter");
+    expect(byTestId("note-0").textContent).toBe("note: check the sign · saving…");
+    ack(model, labelsSent()[0]);
+    model.kernelSet("saved", { notes: ["check the sign", null, null] });
+    expect(byTestId("note-0").textContent).toBe("note: check the sign · saved");
+    expect(byTestId("note-0").dataset.status).toBe("saved");
+
+    press(root, "r");
+    (byTestId("editor-0") as HTMLTextAreaElement).value = "2 * 3 = 6, so";
+    press(byTestId("editor-0"), "Enter");
+    model.emit("msg:custom", { kind: "error", id: labelsSent()[1].id, message: "not saved: disk full" }, []);
+    expect(byTestId("replacement-0").dataset.status).toBe("none");
+    expect(byTestId("step-error-0").textContent).toBe("not saved: disk full");
+    expect(byTestId("note-0").textContent).toBe("note: check the sign · saved");
+  });
+
+  test("a choice says whether it is saved", () => {
+    const { model, root, byTestId, labelsSent } = mount({ steps: ["a0"], alternatives: [["a0", "a1"]] });
+    press(root, "l");
+    press(root, "c");
+    expect(byTestId("alternative-0").textContent).toContain("chosen saving…");
+    ack(model, labelsSent()[0]);
+    model.kernelSet("saved", { choices: [1] });
+    expect(byTestId("alternative-0").textContent).toContain("chosen saved");
+    expect(byTestId("alternative-0").dataset.status).toBe("saved");
+  });
+});
+
+describe("when the kernel is gone", () => {
+  /** JupyterLab's comm once its kernel is gone: every send throws. */
+  function killKernel(model: ReturnType<typeof mount>["model"]) {
+    model.send = () => {
+      throw new Error("Cannot send");
+    };
+    model.save_changes = () => {
+      throw new Error("Cannot send");
+    };
+  }
+
+  const uncaught: unknown[] = [];
+  const onError = (ev: ErrorEvent) => {
+    uncaught.push(ev.error ?? ev.message);
+    ev.preventDefault();
+  };
+  beforeEach(() => {
+    uncaught.length = 0;
+    window.addEventListener("error", onError);
+  });
+  afterEach(() => window.removeEventListener("error", onError));
+
+  test("a label says not saved and the widget says what is safe, with no uncaught error", () => {
+    vi.useFakeTimers();
+    const { model, root, row, byTestId } = mount({ step_labels: [1, null, null] });
+    expect(byTestId("kernel-gone").hidden).toBe(true);
+    killKernel(model);
+    press(root, "j");
+    press(root, "1");
+    expect(rowState(row(1))).toEqual({ status: "error", value: "" });
+    expect(byTestId("step-error-1").textContent).toBe("not saved: the kernel is gone (restart it and re-run the cell)");
+    expect(rowState(row(0))).toEqual({ status: "saved", value: "1" });
+    const gone = byTestId("kernel-gone");
+    expect(gone.hidden).toBe(false);
+    expect(gone.textContent).toContain("Every label marked saved is in the store");
+    expect(gone.textContent).toContain("Restart the kernel and re-run this cell");
+    vi.advanceTimersByTime((MAX_RESENDS + 1) * ACK_TIMEOUT_MS + CURSOR_SYNC_MS);
+    expect(uncaught).toEqual([]);
+  });
+
+  test("a cursor that cannot reach Python shows the state too", () => {
+    vi.useFakeTimers();
+    const { model, root, byTestId } = mount();
+    killKernel(model);
+    press(root, "j");
+    vi.advanceTimersByTime(CURSOR_SYNC_MS);
+    expect(byTestId("kernel-gone").hidden).toBe(false);
+    expect(uncaught).toEqual([]);
+  });
+
+  test.each([
+    ["N", { progress: { position: 0, total: 3, done: 0 } }],
+    ["g", {}],
+  ] as const)("%s, which asks the kernel, shows the state", (key, traits) => {
+    const { model, root, byTestId } = mount(traits);
+    killKernel(model);
+    press(root, key, { shiftKey: key === "N" });
+    expect(byTestId("kernel-gone").hidden).toBe(false);
+    expect(uncaught).toEqual([]);
+  });
+});
+
+describe("height", () => {
+  test("max_height bounds the steps, which then scroll on their own; null lets them grow", () => {
+    const { model, el } = mount({ max_height: "70vh" });
+    const list = el.querySelector<HTMLElement>(".lw-steps__list");
+    expect(list?.style.maxHeight).toBe("70vh");
+    expect(list?.classList.contains("lw-steps__list--bounded")).toBe(true);
+    model.kernelSet("max_height", null);
+    expect(list?.style.maxHeight).toBe("");
+    expect(list?.classList.contains("lw-steps__list--bounded")).toBe(false);
   });
 });

@@ -16,7 +16,10 @@ from typing import TYPE_CHECKING, Any
 from tqdm import tqdm
 
 from labwidget.formats._errors import FormatError
-from labwidget.formats.prm800k import export_prm800k
+from labwidget.formats.openr import export_openr, import_openr
+from labwidget.formats.prm800k import export_prm800k, import_prm800k
+from labwidget.formats.qwen import export_qwen, import_qwen
+from labwidget.formats.shepherd import export_shepherd, import_shepherd
 from labwidget.formats.trl import preference, stepwise, unpaired
 from labwidget.store import Store
 
@@ -28,12 +31,25 @@ ROWS: dict[str, Callable[..., Iterator[dict[str, Any]]]] = {
     "trl-stepwise": stepwise,
     "trl-preference": preference,
     "trl-unpaired": unpaired,
+    # Step-tag formats other PRM code reads (formats/shepherd.py, qwen.py, openr.py).
+    "math-shepherd": export_shepherd,
+    "qwen-prm": export_qwen,
+    "openr": export_openr,
+}
+# The formats a file can be imported from, each with its importer.
+IMPORTS: dict[str, Callable[..., dict[str, int]]] = {
+    "prm800k": import_prm800k,
+    "math-shepherd": import_shepherd,
+    "qwen-prm": import_qwen,
+    "openr": import_openr,
 }
 # Column types per format, as pyarrow type names; a preference "margin" is added when present.
 COLUMNS = {
     "trl-stepwise": {"prompt": "string", "completions": "list<string>", "labels": "list<bool>"},
     "trl-preference": {"prompt": "string", "chosen": "string", "rejected": "string"},
     "trl-unpaired": {"prompt": "string", "completion": "string", "label": "bool"},
+    "math-shepherd": {"input": "string", "label": "string", "task": "string"},
+    "openr": {"question": "string", "process": "string", "label": "list<string>"},
 }
 
 
@@ -65,7 +81,8 @@ def export(
     Args:
         store: the store to read.
         out: the file to write.
-        format: ``prm800k``, ``trl-stepwise``, ``trl-preference`` or ``trl-unpaired``.
+        format: one of ``ROWS``: ``prm800k``, ``trl-stepwise``, ``trl-preference``,
+            ``trl-unpaired``, ``math-shepherd``, ``qwen-prm`` or ``openr``.
         progress: show a progress bar on stderr (None: only when stderr is a terminal).
         **options: the format's own options, such as ``neutral="drop"`` or ``dataset="x"``.
     """
@@ -130,7 +147,7 @@ def to_dataset(store: Store, *, format: str, **options: Any) -> datasets.Dataset
 
     Args:
         store: the store to read.
-        format: ``trl-stepwise``, ``trl-preference`` or ``trl-unpaired``.
+        format: one of ``COLUMNS``: the TRL formats, ``math-shepherd`` or ``openr``.
         **options: the format's own options, as for ``export``.
 
     Raises:

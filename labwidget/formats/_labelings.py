@@ -2,6 +2,11 @@
 
 Exporters read these instead of ``Store.labels``: that leaves out cleared flags, and PRM800K
 tells ``"flagged": false`` (a cleared flag) apart from ``null`` (no flag event at all).
+
+A labeling need not cover the whole item: a PRM800K phase-2 line labels a prefix of a whole
+solution. ``Labeling.item`` is the item cut to the steps the labeling covers, and every export
+and dataset (``formats.trl``, ``data.StepDataset``) reads the steps from it, so the unlabelled
+rest of a solution never becomes a row or a label.
 """
 
 from __future__ import annotations
@@ -13,13 +18,21 @@ from typing import Any
 
 from labwidget.store import Store
 
+# The key of a finish event's meta that says how many leading steps of the item it labelled.
+LABELED_STEPS = "labeled_steps"
+
 
 @dataclass
 class Labeling:
     """What one annotator's newest events say about one item.
 
     Attributes:
-        item: the item as ``Store.items`` gives it.
+        item: the item as ``Store.items`` gives it, cut to the steps this labeling covers.
+            Where the newest finish event says how many leading steps it labelled
+            (``meta["labeled_steps"]``, which a PRM800K import records when the item holds
+            more of the solution than the line labelled), those, and any later step this
+            annotator has labelled since; otherwise every step.
+        whole_item: the item with all of its steps.
         annotator: whose labels these are.
         ratings: the rating at each (step, alternative); None where it was cleared.
         flags: the flag (1 or 0) at each (step, alternative).
@@ -41,6 +54,15 @@ class Labeling:
     score: float | None = None
     last_at: str = ""
     skipped: list[str] = field(default_factory=list)
+    whole_item: dict[str, Any] = field(init=False)
+    # The finish event's labelled steps, 1 + the last step with an event, and so the steps
+    # ``item`` holds (None: all).
+    _labeled: int | None = field(default=None, init=False, repr=False)
+    _reached: int = field(default=0, init=False, repr=False)
+    _covers: int | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.whole_item = self.item
 
     def apply(self, event: dict[str, Any]) -> None:
         """Fold one event, newer than every event applied before it, into the labels.
@@ -50,7 +72,7 @@ class Labeling:
         event of the labeling.
         """
         kind, step, at = event["kind"], event["step"], (event["step"], event["alt"])
-        if not _fits(event, self.item["alternatives"]):
+        if not _fits(event, self.whole_item["alternatives"]):
             if not self.skipped:
                 chosen = f", choice {event['value']}" if kind == "choice" else ""
                 warnings.warn(
@@ -74,9 +96,28 @@ class Labeling:
             self.replacements[step] = event
         elif kind == "finish":
             self.finish = event
+            self._labeled = (event["meta"] or {}).get(LABELED_STEPS)
         elif kind == "score":
             self.score = event["score"]
         self.last_at = event["created_at"]
+        if step is not None and step >= self._reached:
+            self._reached = step + 1
+        if kind == "finish" or (step is not None and self._labeled is not None):
+            covers = None if self._labeled is None else max(self._labeled, self._reached)
+            if covers != self._covers:
+                self._covers = covers
+                self.item = _covered(self.whole_item, covers)
+
+
+def _covered(item: dict[str, Any], steps: int | None) -> dict[str, Any]:
+    """``item`` cut to its first ``steps`` steps (all of them for None or more).
+
+    >>> _covered({"id": "x", "steps": ["a", "b"], "alternatives": [["a"], ["b"]]}, 1)
+    {'id': 'x', 'steps': ['a'], 'alternatives': [['a']]}
+    """
+    if steps is None or steps >= len(item["steps"]):
+        return item
+    return {**item, "steps": item["steps"][:steps], "alternatives": item["alternatives"][:steps]}
 
 
 def _fits(event: dict[str, Any], alternatives: Sequence[Sequence[str]]) -> bool:

@@ -2,13 +2,21 @@
 
 How a line is stored: the item is the problem and, at each step, the texts of its completions
 (the alternatives); everything else in ``question`` and the line's ``generation`` and
-quality-control flags go in the item's meta. The labeler's judgements become events under the
-labeler's name, timed at the line's ``timestamp``: a ``rating`` and a ``flag`` (``flagged``
-true → 1, false → 0, null → none) per completion, a ``choice`` for ``chosen_completion``, a
+quality-control flags go in the item's meta. Where the line carries the whole solution
+(``question.pre_generated_steps``, phase 2), the item holds all of it, so that whoever labels
+it again sees the solution and not where the first labeler stopped (see ``solution_steps``).
+The labeler's judgements become events under the labeler's name, timed at the line's
+``timestamp``: a ``rating`` and a ``flag`` (``flagged`` true → 1, false → 0, null → none) per
+completion, a ``choice`` for ``chosen_completion``, a
 ``replacement`` for ``human_completion`` (the whole object in its meta) and a ``finish`` for
 ``finish_reason`` and ``total_time``. A step without completions (a human-only step) holds the
 human text, or ``""``, as its one alternative; the finish event's meta remembers that it had
-none. Event ids are hashes of the line's identity, so importing a file twice stores it once.
+none, and how many steps the line labelled when the item holds more. Event ids are hashes of
+the line's identity, so importing a file twice stores it once.
+
+Lines that make the same item (the same problem and steps) share its meta: the first one
+imported sets it, and the others are exported with it. Optional fields a line leaves out come
+back as null (``false`` for the two quality-control flags).
 """
 
 from __future__ import annotations
@@ -23,9 +31,10 @@ from typing import IO, Any
 from tqdm import tqdm
 
 from labwidget.formats._errors import FormatError
-from labwidget.formats._labelings import Labeling, labelings
-from labwidget.formats._prm800k_lines import LINE_FLAGS, parse_line
-from labwidget.store import Batch, Store, content_id
+from labwidget.formats._json_line import UNSTORABLE
+from labwidget.formats._labelings import LABELED_STEPS, Labeling, labelings
+from labwidget.formats._prm800k_lines import LINE_FLAGS, MAX_NAME, parse_line
+from labwidget.store import Batch, LabelError, Store, content_id
 
 Source = str | os.PathLike[str] | Iterable[str]
 
@@ -45,16 +54,26 @@ def import_prm800k(
         ``{"lines": lines read, "items": items new to the store, "events": new label events}``.
 
     Raises:
-        FormatError: a line is not JSON or breaks the schema; the message names the file, the
-            line and the field, and the store is left as it was.
+        FormatError: a line is not JSON or breaks the schema, or holds a value no store can
+            (a NUL or a lone surrogate in a string, ``NaN``, a number past its column's range,
+            nesting deeper than 32 levels); the message, one line, names the file, the line and
+            the field, and the store is left as it was. Text is never altered on the way in.
+        ValueError: ``dataset`` is not 1 to 200 characters of text.
         OSError: the file cannot be read.
     """
+    _check_name("dataset", dataset)
+    name = _name(source)
+    if name is not None:
+        _check_name(f"{source}: the file name", name)
     items_before = store.stats()["items"]
     lines = 0
     with _numbered(source, progress) as numbered, store.batch() as batch:
         for where, text in numbered:
             line, created_at = parse_line(text, where)
-            _add_line(batch, line, created_at, dataset=dataset, source=_name(source))
+            try:
+                _add_line(batch, line, created_at, dataset=dataset, source=name)
+            except LabelError as exc:
+                raise FormatError(f"{where}: {exc}") from None
             lines += 1
     return {
         "lines": lines,
@@ -65,6 +84,12 @@ def import_prm800k(
 
 def _name(source: Source) -> str | None:
     return Path(source).name if isinstance(source, (str, os.PathLike)) else None
+
+
+def _check_name(what: str, name: Any) -> None:
+    """Refuse a dataset or file name the store's 200-character name columns cannot hold."""
+    if not isinstance(name, str) or not 0 < len(name) <= MAX_NAME or UNSTORABLE.search(name):
+        raise ValueError(f"{what} must be 1 to {MAX_NAME} characters of text, not {name!r}")
 
 
 @contextmanager
@@ -96,6 +121,8 @@ def _decoded(file: IO[bytes], name: str, bar: tqdm[Any]) -> Iterator[tuple[str, 
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
             raise FormatError(f"{name}:{number}: not UTF-8 text") from None
+        if number == 1:
+            text = text.removeprefix("\ufeff")  # a byte-order mark, as some editors write
         if text.strip():
             yield f"{name}:{number}", text
 
@@ -103,6 +130,8 @@ def _decoded(file: IO[bytes], name: str, bar: tqdm[Any]) -> Iterator[tuple[str, 
 def _counted(lines: Iterable[str], bar: tqdm[Any]) -> Iterator[tuple[str, str]]:
     for number, text in enumerate(lines, 1):
         bar.update(1)
+        if not isinstance(text, str):
+            raise FormatError(f"<lines>:{number}: expected a string, got {type(text).__name__}")
         if text.strip():
             yield f"<lines>:{number}", text
 
@@ -122,8 +151,9 @@ def _add_line(
         else [(step.get("human_completion") or {"text": ""})["text"]]
         for step in steps
     ]
+    whole = solution_steps(positions, question.get("pre_generated_steps"))
     item = batch.add_item(
-        problem, positions, dataset=dataset, meta=meta, source=source, created_at=created_at
+        problem, whole, dataset=dataset, meta=meta, source=source, created_at=created_at
     )
     labeler, stamp = line["labeler"], line["timestamp"]
 
@@ -150,9 +180,38 @@ def _add_line(
     empty = {position: value for position, value in empty.items() if not value}
     if empty:
         finish_meta["empty_steps"] = empty
+    if len(whole) > len(steps):
+        finish_meta[LABELED_STEPS] = len(steps)
     record(
         "finish", text=label["finish_reason"], duration_ms=label.get("total_time"), meta=finish_meta
     )
+
+
+def solution_steps(labeled: list[list[str]], pre_generated: list[str] | None) -> list[list[str]]:
+    """The item's steps for a line: its labelled steps, then the rest of its whole solution.
+
+    A phase-2 line labels a prefix of a pre-generated solution: up to the first -1, or until
+    the labeler gave up. Its item holds the whole solution, so that where the item ends does
+    not give away where the first labeler found an error. The rest is added only where the
+    labelled steps lie on the pre-generated solution: alternative 0 of every labelled step
+    (its first completion, or the human text of a step without any) is the pre-generated step
+    there, so the item's own path (alternative 0 at every step) is the pre-generated solution.
+    Where they part, because the labeler wrote or chose something else mid-way and went on from
+    it, or the line labels more steps than were pre-generated, the rest would continue a path
+    the labeler left: the item then holds the labelled steps only, and ``pre_generated_steps``
+    stays in the meta. Either way the labels are on the labelled steps only (see
+    ``Labeling.item``).
+
+    >>> solution_steps([["a"], ["b", "b2"]], ["a", "b", "c", "d"])
+    [['a'], ['b', 'b2'], ['c'], ['d']]
+    >>> solution_steps([["a"], ["x", "b"]], ["a", "b", "c", "d"])
+    [['a'], ['x', 'b']]
+    """
+    if pre_generated is None or len(pre_generated) <= len(labeled):
+        return labeled
+    if any(texts[0] != pre_generated[p] for p, texts in enumerate(labeled)):
+        return labeled
+    return labeled + [[text] for text in pre_generated[len(labeled) :]]
 
 
 def export_prm800k(store: Store, *, dataset: str | None = None) -> Iterator[dict[str, Any]]:

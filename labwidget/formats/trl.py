@@ -81,7 +81,9 @@ def stepwise(
 ) -> Iterator[dict[str, Any]]:
     """Stepwise-supervision rows ``{prompt, completions, labels}`` for TRL's PRM trainer.
 
-    One set of rows per (item, annotator); see ``branches`` for how alternatives expand.
+    One set of rows per (item, annotator); see ``branches`` for how alternatives expand. Only
+    the steps the labeling covers are read (``Labeling.item``): a PRM800K phase-2 item holds a
+    whole solution, but its line labelled a prefix, and the rest makes no row.
 
     Args:
         store: the store to read.

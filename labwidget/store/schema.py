@@ -85,6 +85,13 @@ label_events = sa.Table(
     sa.Column("meta", sa.JSON(), nullable=True),
     sa.Index(None, "item_id", "step", "alt", "annotator", "seq"),
     sa.Index(None, "annotator", "created_at"),
+    # Which items someone finished (the summary's queue): only finish events are in it.
+    sa.Index(
+        "ix_label_events_finished",
+        "item_id",
+        sqlite_where=sa.text("kind = 'finish'"),
+        postgresql_where=sa.text("kind = 'finish'"),
+    ),
 )
 
 comparisons = sa.Table(
@@ -156,7 +163,8 @@ token_scores = sa.Table(
 # priorities come first; NULL: no model scored the item (it comes after the scored ones).
 #   people            distinct people who labeled the item (machines are not counted)
 #   uncertainty       the distance from 0.5 of the step probability nearest to it
-#   convincing_wrong  minus the lowest step probability, on items whose final answer is wrong
+#   convincing_wrong  minus the product of the step probabilities, on items whose final answer
+#                     is wrong
 #   disagreement      minus the largest gap between a step probability and an auto: label
 #   scored_by         the model source (model:<name>) the priorities come from
 item_queue = sa.Table(
@@ -187,4 +195,15 @@ item_people = sa.Table(
         "item_id", sa.String(64), sa.ForeignKey("items.id", ondelete="CASCADE"), primary_key=True
     ),
     sa.Column("annotator", sa.String(200), primary_key=True),
+)
+
+# Store-wide settings a team shares, one JSON value per name (see labwidget.store._settings),
+# such as the weekly cap on labeling hours.
+settings = sa.Table(
+    "settings",
+    metadata,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("value", sa.JSON(), nullable=False),
+    sa.Column("updated_by", sa.String(200), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )

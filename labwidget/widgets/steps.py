@@ -90,7 +90,9 @@ class StepLabeler(LabWidget):
     ``1``/``2``/``3`` (or ``-``/``0``/``+``) rate the current step wrong / neutral / correct;
     ``f`` flags it as "can't tell"; ``h``/``l`` show its other alternatives and ``c`` chooses
     one; ``r`` writes a replacement step, ``n`` a note; ``u`` undoes; ``S``/``E``/``B``/``G``
-    finish the item as solution / found_error / bad_problem / give_up.
+    finish the item as solution / found_error / bad_problem / give_up (with a step rated wrong,
+    ``S`` asks first); ``v`` shows the current step exactly as written; ``z`` unfolds a step
+    longer than about three screens.
 
     Args:
         prompt: the question or prompt the steps answer (a string; "" for none).
@@ -120,6 +122,9 @@ class StepLabeler(LabWidget):
         suggestions: a suggested rating per step (``{"value", "confidence", "source"}`` or
             None), e.g. from a process reward model; ``a`` accepts the current step's, ``A``
             all remaining ones, and each is stored as a human label recording what it confirmed.
+        max_height: the greatest height of the steps (a CSS length, ``"70vh"`` by default):
+            a longer output scrolls inside the widget, keeping the current step in view, rather
+            than making the notebook one very long output. ``None`` lets it grow with its steps.
     """
 
     _bundle_name = "steps"
@@ -167,6 +172,11 @@ class StepLabeler(LabWidget):
     progress = traitlets.Dict(
         help="With a queue: {position, total, done, session_labels, session_started_ms}."
     ).tag(sync=True)
+    max_height = traitlets.Unicode(
+        "70vh",
+        allow_none=True,
+        help="The greatest height of the steps (CSS), beyond which they scroll; None: no limit.",
+    ).tag(sync=True)
 
     def __init__(
         self,
@@ -185,10 +195,11 @@ class StepLabeler(LabWidget):
         score_kind: str = "logprob",
         score_meta: dict[str, Any] | None = None,
         generator: Generator | None = None,
+        max_height: str | None = "70vh",
     ) -> None:
         # Every trait is worked out before the comm opens, so the page gets the whole widget in
         # one message instead of an empty one and a dozen updates.
-        traits: dict[str, Any] = {}
+        traits: dict[str, Any] = {"max_height": max_height}
         self._session_labels = 0
         self._session_started = time.time()
         self._queue: list[str] = []

@@ -16,7 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from benchmarks._soak import KNOWN_ERROR, plan, soak
+from benchmarks._soak import plan, soak
 
 # A little over the widget's 3 s ack timeout: each unacked label is resent once.
 LINGER_MS = 4_000
@@ -45,6 +45,5 @@ def test_no_acked_label_is_lost_or_doubled_when_the_kernel_or_server_is_killed(
     last = [event for event in outcome.events.values() if event.cycle == len(cycles)]
     assert len(last) == 8
     assert all(event.acked is not None for event in last)
-    # Until js/steps.ts shows a dead kernel on the widget (issue 12), a send to it throws
-    # KNOWN_ERROR uncaught; nothing else may.
-    assert outcome.unexpected_errors() == [], f"page errors besides {KNOWN_ERROR!r}"
+    # A widget whose kernel died says so on the page: nothing is thrown uncaught.
+    assert outcome.page_errors == []

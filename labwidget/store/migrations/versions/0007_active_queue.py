@@ -9,7 +9,7 @@ the trigger functions run with their owner's rights (annotators cannot write the
 themselves) and fire once per statement, so a bulk import counts its people in one pass.
 
 Revision ID: 0007
-Revises: 0005 (0006 once the settings migration lands before it)
+Revises: 0006
 Create Date: 2026-12-06
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
