@@ -160,7 +160,8 @@ token_scores = sa.Table(
 # What the work queue orders items by, one row per item, kept by the database itself: a trigger
 # adds the row with its item and counts the people (annotators of "human" label events) who
 # labeled it; ``labwidget.active`` writes the priorities when a model's scores land. Lower
-# priorities come first; NULL: no model scored the item (it comes after the scored ones).
+# priorities come first; NULL: no model scored the item (it comes after the scored ones, and
+# is not in that priority's index).
 #   people            distinct people who labeled the item (machines are not counted)
 #   uncertainty       the distance from 0.5 of the step probability nearest to it
 #   convincing_wrong  minus the product of the step probabilities, on items whose final answer
@@ -182,9 +183,17 @@ item_queue = sa.Table(
     sa.Column("scored_by", sa.String(200), nullable=True),
     sa.Index(None, "people", "created_at", "item_id"),
     sa.Index(None, "people", "item_id"),
-    sa.Index(None, "people", "uncertainty", "item_id"),
-    sa.Index(None, "people", "convincing_wrong", "item_id"),
-    sa.Index(None, "people", "disagreement", "item_id"),
+    *(
+        sa.Index(
+            None,
+            "people",
+            key,
+            "item_id",
+            sqlite_where=sa.text(f"{key} IS NOT NULL"),
+            postgresql_where=sa.text(f"{key} IS NOT NULL"),
+        )
+        for key in ("uncertainty", "convincing_wrong", "disagreement")
+    ),
 )
 
 # Who (among people) labeled which item: what ``item_queue.people`` counts, kept by a trigger.

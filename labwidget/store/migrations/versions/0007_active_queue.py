@@ -37,6 +37,8 @@ KIND_CHECK = (
     " OR (kind = 'adjudication' AND step IS NOT NULL AND value IN (-1, 0, 1))"
 )
 
+# SQLite runs one writer at a time. A person's label adds them to item_people unless they are
+# there (most labels: one primary-key probe, nothing else), and only a new row there counts.
 SQLITE_TRIGGERS = (
     """
     CREATE TRIGGER labwidget_queue_item AFTER INSERT ON items BEGIN
@@ -44,17 +46,16 @@ SQLITE_TRIGGERS = (
       VALUES (NEW.id, NEW.dataset, NEW.created_at, 0);
     END
     """,
-    # SQLite runs one writer at a time, so a recount is exact; a person's later labels of the
-    # item leave the row (and its five indexes) untouched.
     """
     CREATE TRIGGER labwidget_queue_people AFTER INSERT ON label_events
     WHEN NEW.source = 'human' BEGIN
       INSERT OR IGNORE INTO item_people (item_id, annotator)
       VALUES (NEW.item_id, NEW.annotator);
-      UPDATE item_queue
-      SET people = (SELECT count(*) FROM item_people WHERE item_id = NEW.item_id)
-      WHERE item_id = NEW.item_id
-        AND people <> (SELECT count(*) FROM item_people WHERE item_id = NEW.item_id);
+    END
+    """,
+    """
+    CREATE TRIGGER labwidget_queue_count AFTER INSERT ON item_people BEGIN
+      UPDATE item_queue SET people = people + 1 WHERE item_id = NEW.item_id;
     END
     """,
 )
@@ -108,6 +109,7 @@ REVOKE ALL ON FUNCTION labwidget_queue_items() FROM PUBLIC;
 REVOKE ALL ON FUNCTION labwidget_queue_people() FROM PUBLIC;
 """
 
+PRIORITIES = ("uncertainty", "convincing_wrong", "disagreement")
 BACKFILL = (
     "INSERT INTO item_queue (item_id, dataset, created_at, people) "
     "SELECT id, dataset, created_at, 0 FROM items",
@@ -141,9 +143,17 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("item_id", name=op.f("pk_item_queue")),
     )
-    for key in ("created_at", None, "uncertainty", "convincing_wrong", "disagreement"):
+    for key in ("created_at", None):
         columns = ["people", *([key] if key else []), "item_id"]
         op.create_index(f"ix_item_queue_{'_'.join(columns)}", "item_queue", columns)
+    # Only the items a model scored are in a priority's index: unscored items (most, while
+    # they are added) cost these indexes nothing.
+    for key in PRIORITIES:
+        scored = sa.text(f"{key} IS NOT NULL")
+        op.create_index(
+            f"ix_item_queue_people_{key}_item_id", "item_queue", ["people", key, "item_id"],
+            sqlite_where=scored, postgresql_where=scored,
+        )  # fmt: skip
     op.create_table(
         "item_people",
         sa.Column("item_id", sa.String(64), nullable=False),
@@ -171,6 +181,7 @@ def downgrade() -> None:
         op.execute("DROP FUNCTION IF EXISTS labwidget_queue_people()")
         op.execute("DROP FUNCTION IF EXISTS labwidget_queue_items()")
     else:
+        op.execute("DROP TRIGGER IF EXISTS labwidget_queue_count")
         op.execute("DROP TRIGGER IF EXISTS labwidget_queue_people")
         op.execute("DROP TRIGGER IF EXISTS labwidget_queue_item")
     op.drop_table("item_people")
