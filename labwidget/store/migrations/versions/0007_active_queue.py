@@ -6,7 +6,7 @@ is indexed by (people, priority), so a claim reads the first open items of an or
 index instead of scanning every item and its labels. Triggers keep it: a new item gets its row,
 and a "human" label event adds its annotator to ``item_people`` and the count. On PostgreSQL
 the trigger functions run with their owner's rights (annotators cannot write these tables
-themselves) and fire once per statement, so a bulk import counts its people in one pass.
+themselves), and people are counted at commit, so no label waits on another's transaction.
 
 Revision ID: 0007
 Revises: 0006
@@ -60,9 +60,10 @@ SQLITE_TRIGGERS = (
     """,
 )
 
-# Concurrent writers add to the count (a recount would miss a person whose label commits
-# meanwhile); rows are locked in item order first, so two bulk writers cannot deadlock, and
-# ON CONFLICT waits for another transaction adding the same person to the same item.
+# A person is counted when their label's transaction commits (a deferred trigger): counting at
+# the insert would lock the item's queue row, and so every other label of the item, until a
+# long transaction (a bulk import, a slow writer) committed. At commit the row is held for a
+# moment; ON CONFLICT skips a person already counted, or counted meanwhile by another writer.
 POSTGRES_FUNCTIONS = """
 CREATE OR REPLACE FUNCTION labwidget_queue_items() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
@@ -80,20 +81,11 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, {schema}, pg_temp
 AS $$
 BEGIN
-  PERFORM 1 FROM item_queue
-  WHERE item_id IN (SELECT item_id FROM new_events WHERE source = 'human')
-  ORDER BY item_id FOR UPDATE;
-  WITH added AS (
-    INSERT INTO item_people (item_id, annotator)
-    SELECT DISTINCT item_id, annotator FROM new_events WHERE source = 'human'
-    ORDER BY item_id, annotator
-    ON CONFLICT DO NOTHING
-    RETURNING item_id
-  ), per_item AS (
-    SELECT item_id, count(*) AS n FROM added GROUP BY item_id
-  )
-  UPDATE item_queue q SET people = q.people + per_item.n
-  FROM per_item WHERE q.item_id = per_item.item_id;
+  INSERT INTO item_people (item_id, annotator) VALUES (NEW.item_id, NEW.annotator)
+  ON CONFLICT DO NOTHING;
+  IF FOUND THEN
+    UPDATE item_queue SET people = people + 1 WHERE item_id = NEW.item_id;
+  END IF;
   RETURN NULL;
 END $$;
 
@@ -101,9 +93,9 @@ CREATE TRIGGER labwidget_queue_items AFTER INSERT ON items
 REFERENCING NEW TABLE AS new_items
 FOR EACH STATEMENT EXECUTE FUNCTION labwidget_queue_items();
 
-CREATE TRIGGER labwidget_queue_people AFTER INSERT ON label_events
-REFERENCING NEW TABLE AS new_events
-FOR EACH STATEMENT EXECUTE FUNCTION labwidget_queue_people();
+CREATE CONSTRAINT TRIGGER labwidget_queue_people AFTER INSERT ON label_events
+DEFERRABLE INITIALLY DEFERRED
+FOR EACH ROW WHEN (NEW.source = 'human') EXECUTE FUNCTION labwidget_queue_people();
 
 REVOKE ALL ON FUNCTION labwidget_queue_items() FROM PUBLIC;
 REVOKE ALL ON FUNCTION labwidget_queue_people() FROM PUBLIC;
