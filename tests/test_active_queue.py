@@ -127,10 +127,10 @@ def test_random_order_is_seeded(store: lw.Store) -> None:
 
 
 def test_machines_do_not_count_towards_the_overlap(store: lw.Store) -> None:
-    """Bug: a person's claim(overlap=1) skipped every item autolabel or suggest had labeled."""
+    """Bug: a person's claim(overlap=1) skipped every item autolabel or a model had labeled."""
     ids = [store.add_item(f"q{k}", ["s"]) for k in range(3)]
     store.record_label(item=ids[0], step=0, value=1, annotator="auto:mc", source="auto:mc")
-    lw.suggest(store, lambda p, s: [0.6], name="prm", progress=False)
+    store.record_label(item=ids[1], step=0, value=1, annotator="model:prm", source="model:prm")
     assert store.claim(1, annotator="auto:bisect", overlap=9) == ids[:1]
     assert store.claim(3, annotator="alice") == ids
     store.record_label(item=ids[1], step=0, value=1, annotator="bob")
