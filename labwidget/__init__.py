@@ -3,6 +3,7 @@
 from typing import Any
 
 from labwidget._follow import follow
+from labwidget.agreement import adjudicate, agreement, disagreements
 from labwidget.ask import Background, ask, background
 from labwidget.capture import Capture, capture, label
 from labwidget.formats import FormatError, export, import_prm800k, to_dataset
@@ -28,12 +29,15 @@ __all__ = [
     "StepScorer",
     "Store",
     "StoreError",
+    "adjudicate",
+    "agreement",
     "ask",
     "autolabel",
     "background",
     "best_of_n",
     "capture",
     "compare",
+    "disagreements",
     "evaluate_prm",
     "export",
     "follow",
@@ -42,6 +46,8 @@ __all__ = [
     "label",
     "review_queue",
     "review_suggestions",
+    "suggest",
+    "suggestions",
     "to_dataset",
     "train_prm",
     "write_report",
@@ -52,6 +58,8 @@ __version__ = "0.1.0"
 _TORCH_NAMES = {"PreferenceCollator", "PreferenceDataset", "StepCollator", "StepDataset"}
 # Machine labeling loads on first use too (its generators reach for torch, openai and Ray).
 _AUTO_NAMES = {"AutolabelError", "autolabel", "generators", "review_queue", "review_suggestions"}
+# Your PRM's suggestions load with the answer checkers of machine labeling (and torch, to run it).
+_ACTIVE_NAMES = {"suggest", "suggestions"}
 # PRM training (torch, transformers) and evaluation (numpy) load on first use too.
 _PRM_NAMES = {
     "StepScorer": "labwidget.scorer",
@@ -70,6 +78,10 @@ def __getattr__(name: str) -> Any:
         from labwidget import auto
 
         return getattr(auto, name)
+    if name in _ACTIVE_NAMES:
+        from labwidget import active
+
+        return getattr(active, name)
     if name in _PRM_NAMES:
         import importlib
 

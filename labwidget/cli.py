@@ -83,6 +83,13 @@ def _export(args: argparse.Namespace) -> None:
     print(f"wrote {count} rows to {args.out}")
 
 
+def _agreement(args: argparse.Namespace) -> None:
+    from labwidget.agreement import agreement
+
+    with _open(args.store) as store:
+        print(agreement(store, dataset=args.dataset, sources=args.sources, suggestions=True))
+
+
 def _report(args: argparse.Namespace) -> None:
     names = ("since", "until", "dataset", "timezone", "week_start", "weekly_cap_h")
     options: dict[str, Any] = {n: getattr(args, n) for n in names if getattr(args, n) is not None}
@@ -152,6 +159,20 @@ def _parser() -> argparse.ArgumentParser:
     save.set_defaults(run=_export)
 
     add_autolabel(commands, [quiet])
+
+    agree = commands.add_parser(
+        "agreement",
+        help="agreement between labelers (alpha, kappa) and earliest-error F1 per labeler",
+    )
+    agree.add_argument("store", help="a store file path or database URL")
+    agree.add_argument("--dataset", help="only this dataset")
+    agree.add_argument(
+        "--sources",
+        nargs="+",
+        help="the label sources compared in alpha and kappa (default: human; 'auto:' adds "
+        "every machine method)",
+    )
+    agree.set_defaults(run=_agreement)
 
     report = commands.add_parser("report", help="write the dashboard as one offline HTML file")
     report.add_argument("store", help="a store file path or database URL")

@@ -29,7 +29,8 @@ import torch.utils.data
 from labwidget._collate import PreferenceCollator, StepCollator
 from labwidget._encoding import encode_steps, kept_labels, written_labels
 from labwidget._follow import follow
-from labwidget.formats._labelings import Labeling
+from labwidget.agreement import adjudicated
+from labwidget.formats._labelings import NOT_LABELS, Labeling, settle
 from labwidget.formats.trl import NEUTRAL, branches, preference
 from labwidget.store import Store
 from labwidget.store._queries import event_dict, item_dicts
@@ -111,6 +112,8 @@ class StepDataset(torch.utils.data.Dataset[dict[str, list[int]]]):
         is_eval: this is an evaluation set (see ``train_on_last_step_only``).
         drop_unlabeled: leave out rows that truncation left with no label (the default);
             False keeps them, as TRL does.
+        adjudicated: take a step's adjudicated label (its newest ``adjudication`` event) in
+            place of each annotator's rating of it (the default).
 
     Attributes:
         truncated_labels: step labels that truncation cut off, over every row read (a dropped
@@ -138,6 +141,7 @@ class StepDataset(torch.utils.data.Dataset[dict[str, list[int]]]):
         train_on_last_step_only: bool = False,
         is_eval: bool = False,
         drop_unlabeled: bool = True,
+        adjudicated: bool = True,
     ) -> None:
         if neutral not in NEUTRAL:
             raise ValueError(f"neutral is one of {', '.join(NEUTRAL)}, not {neutral!r}")
@@ -146,6 +150,7 @@ class StepDataset(torch.utils.data.Dataset[dict[str, list[int]]]):
         self.min_agreement = min_agreement
         self.annotator = annotator
         self.drop_unlabeled = drop_unlabeled
+        self.adjudicated = adjudicated
         self.encoding = {
             "step_separator": step_separator,
             "max_length": max_length,
@@ -263,6 +268,7 @@ class StepDataset(torch.utils.data.Dataset[dict[str, list[int]]]):
         with self._handle.get()._read() as connection:
             found = {d["id"]: d for d in item_dicts(connection, items.c.id.in_(item_ids))}
             rows = connection.execute(events.order_by(label_events.c.seq)).all()
+        verdicts = self._verdicts(item_ids)
         folded: dict[tuple[str, str], Labeling] = {}
         for row in rows:
             event = event_dict(row)
@@ -270,6 +276,8 @@ class StepDataset(torch.utils.data.Dataset[dict[str, list[int]]]):
             if key not in folded:
                 folded[key] = Labeling(item=found[event["item"]], annotator=event["annotator"])
             folded[key].apply(event)
+        for settled in folded.values():
+            settle(settled, verdicts.get(settled.item["id"], {}))
         out: dict[int, list[dict[str, Any]]] = {}
         for k in keys:
             labeling = folded.get(self._keys[k])
@@ -277,6 +285,15 @@ class StepDataset(torch.utils.data.Dataset[dict[str, list[int]]]):
                 continue
             out[k] = list(self._branch_rows(labeling))
         return out
+
+    def _verdicts(self, item_ids: list[str]) -> dict[str, dict[tuple[int, int], int]]:
+        """The newest adjudication of each adjudicated step of ``item_ids`` (none if off)."""
+        if not self.adjudicated:
+            return {}
+        verdicts: dict[str, dict[tuple[int, int], int]] = {}
+        for (item, step, alt), value in adjudicated(self._handle.get(), items=item_ids).items():
+            verdicts.setdefault(item, {})[(step, alt)] = value
+        return verdicts
 
     def _agreed(self, labeling: Labeling, folded: dict[tuple[str, str], Labeling]) -> bool:
         if self.min_agreement is None:
@@ -306,7 +323,7 @@ class StepDataset(torch.utils.data.Dataset[dict[str, list[int]]]):
 def _event_filter(
     source: str | None, since: datetime | None, until: datetime | None
 ) -> sa.ColumnElement[bool]:
-    where = [label_events.c.kind != "note"]
+    where: list[sa.ColumnElement[bool]] = [label_events.c.kind.not_in(NOT_LABELS)]
     if source is not None:
         where.append(
             sa.or_(label_events.c.source == source, label_events.c.source.startswith(f"{source}:"))

@@ -90,3 +90,43 @@ def test_concurrent_claimers_never_over_assign(store_url: str) -> None:
     assert set(per_item.values()) == {overlap}
     for claimed in got.values():
         assert len(claimed) == len(set(claimed))
+
+
+@pytest.mark.parametrize("order", ["uncertainty", "random", "disagreement"])
+def test_concurrent_claimers_in_a_model_order_never_over_assign(store_url: str, order: str) -> None:
+    with lw.Store(store_url) as setup:
+        items = [setup.add_item(f"q{n}", ["s"]) for n in range(40)]
+        # The model scored 30 of them; the last 10 come after, oldest first.
+        setup.set_priorities(
+            [
+                {"item": item, "uncertainty": n / 100, "disagreement": -n / 100}
+                for n, item in enumerate(items[:30])
+            ]
+        )
+    overlap = 2
+    got: dict[str, list[str]] = {}
+    errors: list[BaseException] = []
+    start = threading.Barrier(8)
+
+    def claimer(name: str) -> None:
+        try:
+            with lw.Store(store_url, annotator=name) as store:
+                start.wait()
+                mine: list[str] = []
+                while batch := store.claim(3, overlap=overlap, order=order, seed=7):
+                    mine.extend(batch)
+                got[name] = mine
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=claimer, args=(f"ann{n}",)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    per_item = Counter(item for claimed in got.values() for item in claimed)
+    assert set(per_item) == set(items)
+    assert set(per_item.values()) == {overlap}
+    for claimed in got.values():
+        assert len(claimed) == len(set(claimed))

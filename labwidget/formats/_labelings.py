@@ -130,12 +130,28 @@ def _fits(event: dict[str, Any], alternatives: Sequence[Sequence[str]]) -> bool:
     return bool(event["kind"] != "choice" or 0 <= event["value"] < len(alternatives[step]))
 
 
+# Kinds that are no one's labeling: model suggestions, and verdicts applied to the others'.
+NOT_LABELS = ("note", "prediction", "adjudication")
+
+
+def settle(labeling: Labeling, verdicts: dict[tuple[int, int], int]) -> None:
+    """Put the adjudicated label in place of the labeling's rating at each adjudicated step.
+
+    Steps the annotator did not rate stay unrated: a verdict settles a rating, it does not
+    label for someone.
+    """
+    for at, value in verdicts.items():
+        if labeling.ratings.get(at) is not None:
+            labeling.ratings[at] = value
+
+
 def labelings(
     store: Store,
     *,
     dataset: str | None = None,
     annotator: str | None = None,
     source: str | None = None,
+    adjudicated: bool = True,
 ) -> Iterator[Labeling]:
     """Every (item, annotator) pair with events, in item order, then in order of first event.
 
@@ -144,12 +160,17 @@ def labelings(
         dataset: only items of this dataset.
         annotator: only this annotator's events.
         source: only events from this source (``human``, ``model:<name>``, ``auto:<method>``).
+        adjudicated: where a step was adjudicated, its newest adjudication replaces every
+            labeling's rating of it (whoever the adjudicator is).
     """
     items = {item["id"]: item for item in store.items(dataset=dataset)}
     found: dict[str, dict[str, Labeling]] = {}
+    verdicts: dict[str, dict[tuple[int, int], int]] = {}
     for event in store.iter_events():
         item = items.get(event["item"])
-        if item is None or event["kind"] == "note":
+        if item is not None and event["kind"] == "adjudication":
+            verdicts.setdefault(item["id"], {})[(event["step"], event["alt"])] = event["value"]
+        if item is None or event["kind"] in NOT_LABELS:
             continue
         if annotator is not None and event["annotator"] != annotator:
             continue
@@ -161,4 +182,7 @@ def labelings(
             per_item[who] = Labeling(item=item, annotator=who)
         per_item[who].apply(event)
     for item_id in items:
-        yield from found.get(item_id, {}).values()
+        for labeling in found.get(item_id, {}).values():
+            if adjudicated:
+                settle(labeling, verdicts.get(item_id, {}))
+            yield labeling

@@ -77,6 +77,7 @@ def stepwise(
     dataset: str | None = None,
     annotator: str | None = None,
     source: str | None = None,
+    adjudicated: bool = True,
 ) -> Iterator[dict[str, Any]]:
     """Stepwise-supervision rows ``{prompt, completions, labels}`` for TRL's PRM trainer.
 
@@ -91,14 +92,18 @@ def stepwise(
         dataset: only items of this dataset.
         annotator: only this annotator's labels.
         source: only labels from this source (``human``, ``model:<name>``, ``auto:<method>``).
+        adjudicated: take a step's adjudicated label in place of each annotator's rating.
     """
     if neutral not in NEUTRAL:
         raise ValueError(f"neutral is one of {', '.join(NEUTRAL)}, not {neutral!r}")
-    return _stepwise(store, neutral, dataset=dataset, annotator=annotator, source=source)
+    only = {"dataset": dataset, "annotator": annotator, "source": source}
+    return _stepwise(store, neutral, adjudicated, **only)
 
 
-def _stepwise(store: Store, neutral: str, **only: str | None) -> Iterator[dict[str, Any]]:
-    for labeling in labelings(store, **only):
+def _stepwise(
+    store: Store, neutral: str, adjudicated: bool, **only: str | None
+) -> Iterator[dict[str, Any]]:
+    for labeling in labelings(store, adjudicated=adjudicated, **only):
         replacements = {step: event["text"] for step, event in labeling.replacements.items()}
         rows = branches(
             labeling.item["alternatives"], labeling.ratings, labeling.choices, replacements

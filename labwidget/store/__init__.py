@@ -23,6 +23,7 @@ from labwidget.store import (
     _migrate,
     _postgres,
     _queries,
+    _queue,
     _settings,
     _summary,
     _token_scores,
@@ -342,7 +343,9 @@ class Store:
 
         Kinds: ``rating`` (value -1/0/+1), ``flag`` (value 1/0), ``choice`` (value = the chosen
         alternative), ``replacement`` and ``note`` (text), ``finish`` (text = the reason,
-        duration_ms = the time spent), ``score`` (a number for the whole item).
+        duration_ms = the time spent), ``score`` (a number for the whole item), ``prediction``
+        (score = a model's probability that the step is correct, value +1/-1: a suggestion,
+        see ``labwidget.suggest``) and ``adjudication`` (value -1/0/+1 settling a disagreement).
         ``source`` is ``human``, ``model:<name>`` or ``auto:<method>``.
 
         Raises:
@@ -392,6 +395,14 @@ class Store:
     def rate_item(self, *, item: str, score: float, **event: Any) -> bool:
         """Record a scalar rating of a whole item; see ``record``."""
         return self.record("score", item=item, score=score, **event)
+
+    def adjudicate(self, *, item: str, step: int, value: int, **event: Any) -> bool:
+        """Record the label (-1, 0, +1) a person settles a disagreement at a step with.
+
+        Datasets and exports take it in place of every annotator's rating of that step (see
+        ``labwidget.disagreements``); the adjudicator is the event's annotator.
+        """
+        return self.record("adjudication", item=item, step=step, value=value, **event)
 
     def record_preference(
         self,
@@ -506,6 +517,64 @@ class Store:
                 ratings[row["step"]] = row["value"]
         return ratings
 
+    def current_steps(
+        self,
+        kind: str = "rating",
+        *,
+        items: Sequence[str] | None = None,
+        dataset: str | None = None,
+        source: str | None = None,
+        blind: bool = False,
+    ) -> list[tuple[Any, ...]]:
+        """The newest ``kind`` event per (item, step, alt, annotator), in one pass, as tuples.
+
+        Each is ``(item, step, alt, annotator, source, value, score, confidence)``, the
+        ``blind`` mark of its meta when asked, and last the event's ``seq`` (larger: newer);
+        cleared ratings are left out: what agreement
+        reads over a whole store, so no dict per row. ``source`` is exact (``"human"``) or a
+        prefix ending in a colon (``"auto:"``).
+        """
+        with self._read() as connection:
+            if items is None:
+                return _queue.current(connection, kind, dataset=dataset, source=source, blind=blind)
+            return _queue.current_in_chunks(
+                connection, kind, list(items), dataset=dataset, source=source, blind=blind
+            )
+
+    def item_shapes(self, *, dataset: str | None = None) -> list[tuple[str, str, int]]:
+        """``(item, dataset, number of steps)`` of every item: light enough for 100k items."""
+        with self._read() as connection:
+            return _queue.item_shapes(connection, dataset)
+
+    def step_history(self, kind: str = "rating", *, dataset: str | None = None) -> list[Any]:
+        """Every ``kind`` event as ``(item, step, alt, annotator, source, value, seq)``.
+
+        In no order, from one sequential pass: for readers of a whole store that take the
+        newest per key by ``seq`` themselves (``labwidget.agreement``); ``current_steps``
+        gives the newest directly.
+        """
+        with self._read() as connection:
+            return _queue.history(connection, kind, dataset=dataset)
+
+    def known_events(self, event_ids: Sequence[str]) -> set[str]:
+        """Which of ``event_ids`` are stored already: what a resumed run skips."""
+        with self._read() as connection:
+            return _queue.known_event_ids(connection, list(event_ids))
+
+    def set_priorities(self, rows: Sequence[dict[str, Any]]) -> int:
+        """Write the work queue's priorities of items (see ``claim``'s orders); lower first.
+
+        Each row: ``item``, ``uncertainty``, ``convincing_wrong``, ``disagreement`` (None:
+        not in that order) and ``scored_by``. Returns how many items were updated.
+        """
+        with self._transaction() as connection:
+            return _queue.set_priorities(connection, rows)
+
+    def queue(self, items: Sequence[str]) -> list[dict[str, Any]]:
+        """The work queue's rows of ``items``: ``people`` who labeled each, its priorities."""
+        with self._read() as connection:
+            return _queue.queue_rows(connection, list(items))
+
     def preferences(
         self, *, annotator: str | None = None, dataset: str | None = None
     ) -> list[dict[str, Any]]:
@@ -530,21 +599,38 @@ class Store:
         overlap: int = 1,
         ttl_s: float = 3600.0,
         dataset: str | None = None,
+        order: str = "oldest",
+        seed: int = 0,
     ) -> list[str]:
-        """Hand out up to ``n`` items to label, oldest first, and return their ids.
+        """Hand out up to ``n`` items to label, in ``order``, and return their ids.
 
-        Each item goes to at most ``overlap`` distinct annotators (counting unexpired claims and
-        anyone who labeled it) and never twice to the same annotator. A claim lapses after
-        ``ttl_s`` seconds, so a closed laptop does not hold work forever. Concurrent claimers
-        never over-assign: PostgreSQL locks candidates with FOR UPDATE SKIP LOCKED, SQLite
-        serializes claimers with an immediate write transaction.
+        Each item goes to at most ``overlap`` distinct people (counting unexpired claims and
+        anyone who labeled it; machines, ``auto:…`` and ``model:…``, do not count) and never
+        twice to the same annotator. A claim lapses after ``ttl_s`` seconds, so a closed laptop
+        does not hold work forever. Concurrent claimers never over-assign: PostgreSQL locks
+        candidates with FOR UPDATE SKIP LOCKED, SQLite serializes claimers with an immediate
+        write transaction.
+
+        ``order``: ``"oldest"`` first; ``"random"`` (a shuffle the ``seed`` picks the start
+        of); or by your PRM's scores (``labwidget.suggest`` writes them): ``"uncertainty"``
+        (a step probability nearest 0.5 first), ``"convincing_wrong"`` (a wrong final answer
+        the PRM rates high), ``"disagreement"`` (the PRM against the ``auto:`` labels). Items
+        the PRM has not scored come after the scored ones, oldest first.
         """
         if n < 0 or overlap < 1 or ttl_s <= 0:
             raise ValueError("claim needs n >= 0, overlap >= 1 and ttl_s > 0")
+        _claims.segments(order, seed)  # an unknown order is refused before any write
         who = annotator or self.annotator
         with self._transaction() as connection:
             return _claims.claim(
-                connection, n, annotator=who, overlap=overlap, ttl_s=ttl_s, dataset=dataset
+                connection,
+                n,
+                annotator=who,
+                overlap=overlap,
+                ttl_s=ttl_s,
+                dataset=dataset,
+                order=order,
+                seed=seed,
             )
 
     def release(self, item: str, *, annotator: str | None = None) -> None:

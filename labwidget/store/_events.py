@@ -121,6 +121,10 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def check_event(kind: str, step: Any, value: Any, text: Any, score: Any) -> None:
     """Refuse an event whose fields do not fit its kind, with a message that says why."""
     if kind not in KINDS:
@@ -140,6 +144,15 @@ def check_event(kind: str, step: Any, value: Any, text: Any, score: Any) -> None
         raise LabelError(f"a {kind} needs non-empty text")
     if kind == "finish" and text not in FINISH_REASONS:
         raise LabelError(f"a finish reason is one of {', '.join(FINISH_REASONS)}, not {text!r}")
+    if kind == "prediction" and (
+        value not in (-1, 1) or not _is_number(score) or not 0.0 <= score <= 1.0
+    ):
+        raise LabelError(
+            f"a prediction is a probability (score) in [0, 1] with value -1 or +1, not "
+            f"score={score!r}, value={value!r}"
+        )
+    if kind == "adjudication" and (not _is_int(value) or value not in RATINGS):
+        raise LabelError(f"an adjudication settles a step as -1, 0 or +1, not {value!r}")
     if kind == "score" and (
         isinstance(score, bool) or not isinstance(score, (int, float)) or not math.isfinite(score)
     ):

@@ -53,7 +53,14 @@ steps = sa.Table(
 #   note         text (step optional)
 #   finish       text = solution | found_error | bad_problem | give_up; duration_ms = time spent
 #   score        score = a scalar rating of the whole item
-KINDS = ("rating", "flag", "choice", "replacement", "note", "finish", "score")
+#   prediction   step, alt, score = a model's probability that the step is correct, value = +1 / -1
+#                (the probability at or above the threshold, or below), confidence = the
+#                probability of that value: a suggestion, never a label datasets train on
+#   adjudication step, alt, value -1 / 0 / +1: the label a person settled a disagreement with
+KINDS = (
+    "rating", "flag", "choice", "replacement", "note", "finish", "score", "prediction",
+    "adjudication",
+)  # fmt: skip
 FINISH_REASONS = ("solution", "found_error", "bad_problem", "give_up")
 PREFERENCES = ("a", "b", "tie")
 
@@ -148,6 +155,55 @@ token_scores = sa.Table(
     sa.Column("meta", sa.JSON(), nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint("kind IN ('logprob', 'entropy', 'score')", name="kind"),
+)
+
+# What the work queue orders items by, one row per item, kept by the database itself: a trigger
+# adds the row with its item and counts the people (annotators of "human" label events) who
+# labeled it; ``labwidget.active`` writes the priorities when a model's scores land. Lower
+# priorities come first; NULL: no model scored the item (it comes after the scored ones, and
+# is not in that priority's index).
+#   people            distinct people who labeled the item (machines are not counted)
+#   uncertainty       the distance from 0.5 of the step probability nearest to it
+#   convincing_wrong  minus the product of the step probabilities, on items whose final answer
+#                     is wrong
+#   disagreement      minus the largest gap between a step probability and an auto: label
+#   scored_by         the model source (model:<name>) the priorities come from
+item_queue = sa.Table(
+    "item_queue",
+    metadata,
+    sa.Column(
+        "item_id", sa.String(64), sa.ForeignKey("items.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("dataset", sa.String(200), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("people", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("uncertainty", sa.Float(), nullable=True),
+    sa.Column("convincing_wrong", sa.Float(), nullable=True),
+    sa.Column("disagreement", sa.Float(), nullable=True),
+    sa.Column("scored_by", sa.String(200), nullable=True),
+    sa.Index(None, "people", "created_at", "item_id"),
+    sa.Index(None, "people", "item_id"),
+    *(
+        sa.Index(
+            None,
+            "people",
+            key,
+            "item_id",
+            sqlite_where=sa.text(f"{key} IS NOT NULL"),
+            postgresql_where=sa.text(f"{key} IS NOT NULL"),
+        )
+        for key in ("uncertainty", "convincing_wrong", "disagreement")
+    ),
+)
+
+# Who (among people) labeled which item: what ``item_queue.people`` counts, kept by a trigger.
+item_people = sa.Table(
+    "item_people",
+    metadata,
+    sa.Column(
+        "item_id", sa.String(64), sa.ForeignKey("items.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("annotator", sa.String(200), primary_key=True),
 )
 
 # Store-wide settings a team shares, one JSON value per name (see labwidget.store._settings),
