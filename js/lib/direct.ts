@@ -1,3 +1,4 @@
+import type { DirectContext } from "../types";
 import { newEventId, parseReply, trySend } from "./protocol";
 import { serverBase } from "./server";
 
@@ -8,12 +9,6 @@ import { serverBase } from "./server";
  * carries every widget's contexts and labels; a widget whose context the server has not (yet)
  * accepted sends through the kernel, as it would without the extension.
  */
-
-/** The kernel's signed context, the `_direct` trait; `{}` where the kernel gave none. */
-export interface DirectContext {
-  context: string;
-  signature: string;
-}
 
 /** The socket a channel speaks through; the browser's WebSocket, or a fake in tests. */
 export interface DirectSocket {

@@ -1,7 +1,10 @@
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { directChannel } from "../lib/direct";
 import { ACK_TIMEOUT_MS, MAX_RESENDS, NO_REPLY_MESSAGE } from "../lib/protocol";
-import widget, { BLOCK_ROWS, CURSOR_SYNC_MS, DRAW_HOLD_MS } from "../steps";
+import { CURSOR_SYNC_MS } from "../lib/cursor";
+import { DRAW_HOLD_MS } from "../lib/route";
+import { BLOCK_ROWS } from "../lib/rows";
+import widget from "../steps";
 import type { LabelEvent, StepLabelerTraits } from "../types";
 import { createFakeModel } from "./fake_model";
 import { accept, closeJupyterPage, liveSocket, openJupyterPage, sockets } from "./jupyter_page";
