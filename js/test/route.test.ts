@@ -1,9 +1,10 @@
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { CURSOR_SYNC_MS } from "../lib/cursor";
 import { directChannel } from "../lib/direct";
-import { ACK_TIMEOUT_MS, MAX_RESENDS, NO_REPLY_MESSAGE } from "../lib/protocol";
-import { DRAW_HOLD_MS } from "../lib/route";
+import { ACK_TIMEOUT_MS, KERNEL_GONE_MESSAGE, MAX_RESENDS, NO_REPLY_MESSAGE } from "../lib/protocol";
+import { DRAW_HOLD_MS, KernelRequests, LabelRoute } from "../lib/route";
 import type { StepLabelerTraits } from "../types";
+import { createFakeModel } from "./fake_model";
 import { accept, closeJupyterPage, liveSocket, openJupyterPage, sockets } from "./jupyter_page";
 import { type Mounted, mount, press, rowState, unmountAll } from "./steps_mount";
 
@@ -398,5 +399,128 @@ describe("when the kernel is gone", () => {
     press(root, key, { shiftKey: key === "N" });
     expect(byTestId("kernel-gone").hidden).toBe(false);
     expect(uncaught).toEqual([]);
+  });
+});
+
+describe("LabelRoute", () => {
+  interface Event {
+    id: string;
+    value: number;
+  }
+  type Traits = { _direct: { context?: string; signature?: string } };
+
+  beforeEach(() => {
+    vi.useFakeTimers();
+    openJupyterPage();
+  });
+  afterEach(closeJupyterPage);
+
+  /** A route over a fake model, recording what its hooks hear, in order. */
+  function makeRoute(options: { direct?: boolean; holdDraws?: boolean } = {}) {
+    const model = createFakeModel<Traits>({ _direct: options.direct ? { context: "{}", signature: "sig" } : {} });
+    const heard: unknown[] = [];
+    let route: LabelRoute<Event> | null = null;
+    route = new LabelRoute<Event>(
+      model,
+      {
+        onAck: (event, told) => heard.push(["ack", event.id, told, route?.holding]),
+        onError: (event, message) => heard.push(["error", event.id, message]),
+        onTold: (events) => heard.push(["told", events.map((event) => event.id)]),
+        onKernelGone: () => heard.push(["kernel gone"]),
+        committed: (events) => ({ values: events.map((event) => event.value) }),
+        onRelease: () => heard.push(["release", route?.holding]),
+      },
+      { holdDraws: options.holdDraws },
+    );
+    return { model, route, heard };
+  }
+
+  test("without the server's word an event goes to the kernel, and its ack is told at once", () => {
+    const { model, route, heard } = makeRoute({ holdDraws: true });
+    route.send({ id: "e1", value: 1 });
+    expect(model.sent).toEqual([{ id: "e1", value: 1 }]);
+    expect(route.holding).toBe(false);
+    model.emit("msg:custom", { kind: "ack", id: "e1" }, []);
+    expect(heard).toEqual([["ack", "e1", true, false]]);
+  });
+
+  test("sent directly, an event holds drawing until its ack; the kernel is told after, and says when its traits show it", () => {
+    const { model, route, heard } = makeRoute({ direct: true, holdDraws: true });
+    const socket = accept();
+    route.send({ id: "e1", value: 1 });
+    expect(model.sent).toEqual([]);
+    expect(socket.events()).toEqual([{ id: "e1", value: 1, context: "sig" }]);
+    expect(route.holding).toBe(true);
+    socket.reply({ kind: "ack", id: "e1" });
+    // The ack is heard while drawing is still held, so that it is drawn with the key press.
+    expect(heard).toEqual([
+      ["ack", "e1", false, true],
+      ["release", false],
+    ]);
+    vi.advanceTimersByTime(0);
+    const [committed] = model.sent as { kind: string; id: string; values: number[] }[];
+    expect(committed).toMatchObject({ kind: "committed", values: [1] });
+    model.emit("msg:custom", { kind: "ack", id: committed.id }, []);
+    expect(heard.at(-1)).toEqual(["told", ["e1"]]);
+  });
+
+  test("a held draw goes after DRAW_HOLD_MS without an ack, once", () => {
+    const { route, heard } = makeRoute({ direct: true, holdDraws: true });
+    accept();
+    route.send({ id: "e1", value: 1 });
+    route.send({ id: "e2", value: 2 });
+    vi.advanceTimersByTime(DRAW_HOLD_MS - 1);
+    expect(heard).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(heard).toEqual([["release", false]]);
+    expect(route.holding).toBe(false);
+  });
+
+  test("without holdDraws nothing is held", () => {
+    const { route, heard } = makeRoute({ direct: true });
+    const socket = accept();
+    route.send({ id: "e1", value: 1 });
+    expect(route.holding).toBe(false);
+    socket.reply({ kind: "error", id: "e1", message: "not saved: read-only" });
+    expect(heard).toEqual([["error", "e1", "not saved: read-only"]]);
+  });
+
+  test("an event the kernel cannot take is not saved, and says the kernel is gone", () => {
+    const { model, route, heard } = makeRoute();
+    model.send = () => {
+      throw new Error("Cannot send");
+    };
+    route.send({ id: "e1", value: 1 });
+    expect(heard).toEqual([["kernel gone"], ["error", "e1", KERNEL_GONE_MESSAGE]]);
+  });
+
+  test("dispose stops listening, resending and holding", () => {
+    const { model, route } = makeRoute({ direct: true, holdDraws: true });
+    accept();
+    route.send({ id: "e1", value: 1 });
+    route.dispose();
+    expect(model.listenerCount()).toBe(0);
+    expect(vi.getTimerCount()).toBe(0);
+    expect(route.holding).toBe(false);
+  });
+});
+
+describe("KernelRequests", () => {
+  test("a request goes to the kernel until answered, and its answer is matched to it", () => {
+    vi.useFakeTimers();
+    const model = createFakeModel<{ _direct: object }>({ _direct: {} });
+    const replies: unknown[] = [];
+    const requests = new KernelRequests<{ kind: string; id: string }>(model, {
+      onReply: (event, outcome) => replies.push([event.id, outcome]),
+      onKernelGone: () => replies.push("kernel gone"),
+    });
+    requests.send({ kind: "goto", id: "r1" });
+    vi.advanceTimersByTime(ACK_TIMEOUT_MS);
+    expect(model.sent).toEqual([{ kind: "goto", id: "r1" }, { kind: "goto", id: "r1" }]);
+    model.emit("msg:custom", { kind: "error", id: "r1", message: "no such item" }, []);
+    expect(replies).toEqual([["r1", { ok: false, message: "no such item" }]]);
+    requests.dispose();
+    expect(model.listenerCount()).toBe(0);
+    expect(vi.getTimerCount()).toBe(0);
   });
 });
