@@ -172,7 +172,7 @@ export function directChannel(
 }
 
 /** What a widget's model offers a `DirectRoute`: its `_direct` trait and the kernel's comm. */
-interface DirectModel {
+export interface DirectModel {
   get(key: "_direct"): Partial<DirectContext> | undefined;
   on(event: "change:_direct", callback: () => void): void;
   on(event: "msg:custom", callback: (msg: unknown) => void): void;

@@ -1,5 +1,4 @@
-import type { DirectContext } from "../types";
-import { type DirectChannel, DirectRoute, directChannel } from "./direct";
+import { type DirectChannel, type DirectModel, DirectRoute, directChannel } from "./direct";
 import { type Identified, Outbox, type Outcome } from "./protocol";
 
 /**
@@ -15,14 +14,7 @@ import { type Identified, Outbox, type Outcome } from "./protocol";
 export const DRAW_HOLD_MS = 10;
 
 /** What a route needs of a widget's model: its `_direct` trait and the kernel's comm. */
-export interface RouteModel {
-  get(key: "_direct"): Partial<DirectContext> | undefined;
-  on(event: "change:_direct", callback: () => void): void;
-  on(event: "msg:custom", callback: (msg: unknown) => void): void;
-  off(event: "change:_direct", callback: () => void): void;
-  off(event: "msg:custom", callback: (msg: unknown) => void): void;
-  send(content: unknown): void;
-}
+export type RouteModel = DirectModel;
 
 export interface RouteHooks<E> {
   /**
