@@ -182,7 +182,7 @@ export interface DirectModel {
 }
 
 export interface DirectRouteOptions<E> {
-  /** Gets every reply for this widget's direct events: hand it to the widget's `Outbox`. */
+  /** Gets every reply for this widget's direct events: hand it to the route's `Outbox` (lib/route.ts). */
   receive(reply: unknown): void;
   /** The fields of the one `committed` message that tells the kernel of these acked events. */
   committed(events: E[]): Record<string, unknown>;
@@ -272,7 +272,7 @@ export class DirectRoute<E extends { id: string }> {
         this.#tellKernel ??= setTimeout(this.#flush, 0);
       }
     }
-    this.#options.receive(msg); // after the bookkeeping, so the widget sees the event untold
+    this.#options.receive(msg); // after the bookkeeping, so the route sees the event untold
   };
 
   #flush = () => {
