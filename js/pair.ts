@@ -1,7 +1,7 @@
 import type { AnyWidget, RenderProps } from "@anywidget/types";
-import { DirectRoute, directChannel } from "./lib/direct";
 import { renderMarkdown } from "./lib/markdown";
-import { newEventId, Outbox, type Outcome } from "./lib/protocol";
+import { newEventId } from "./lib/protocol";
+import { LabelRoute } from "./lib/route";
 import { element } from "./lib/ui";
 import type { PairLabelerTraits, Preference, PreferenceEvent } from "./types";
 import "./pair.css";
@@ -16,13 +16,15 @@ export interface Choice {
 
 /**
  * The latest preference made in this view and its fate. `saved` bridges the gap between an ack
- * and Python's `preference` update, which may arrive in either order.
+ * and Python's `preference` update, which may arrive in either order; `told` is false for one
+ * committed directly, until the kernel has re-read the store after it.
  */
 interface LocalState {
   status: "pending" | "saved" | "error";
   id: string;
   choice: Choice;
   message: string;
+  told: boolean;
 }
 
 const STRONG = 2;
@@ -171,36 +173,29 @@ export function render({ model, el }: Pick<RenderProps<PairLabelerTraits>, "mode
       duration_ms: Math.round(now - since),
     };
     since = now;
-    local = { status: "pending", id: event.id, choice, message: "" };
-    outbox.submit(event);
+    local = { status: "pending", id: event.id, choice, message: "", told: false };
+    route.send(event);
     draw();
   }
 
   // Only the latest preference decides what is shown; replies to older ones are stale.
-  function settle(id: string, outcome: Outcome): void {
+  function settle(id: string, next: Pick<LocalState, "status" | "message" | "told">): void {
     if (local === null || local.id !== id) return;
-    local = outcome.ok
-      ? { ...local, status: "saved", message: "" }
-      : { ...local, status: "error", message: outcome.message };
+    local = { ...local, ...next };
     draw();
   }
 
   // Preferences go to the server extension once it has accepted this comparison's context;
   // the kernel hears of them afterwards and re-reads the current one.
-  const direct = new DirectRoute<PreferenceEvent>(model, directChannel(document), {
-    receive: (msg) => outbox.receive(msg),
+  const route = new LabelRoute<PreferenceEvent>(model, {
+    onAck: (event, told) => settle(event.id, { status: "saved", message: "", told }),
+    onError: (event, message) => settle(event.id, { status: "error", message, told: false }),
     committed: (events) => ({ preferences: events.length }),
-    told: (events) => {
+    onTold: (events) => {
       // The kernel's traits show these preferences now: the local bridge is no longer needed.
       if (local !== null && events.some((event) => event.id === local?.id)) local = null;
       draw();
     },
-  });
-  const outbox = new Outbox<PreferenceEvent>({
-    send: (event) => {
-      if (!direct.send(event)) model.send(event);
-    },
-    settle: (event, outcome) => settle(event.id, outcome),
   });
 
   const onKeydown = (ev: KeyboardEvent) => {
@@ -225,7 +220,7 @@ export function render({ model, el }: Pick<RenderProps<PairLabelerTraits>, "mode
   const onSaved = () => {
     // Python's traits now hold every acked preference, so the local bridge is no longer needed;
     // except for one committed directly, until the kernel has re-read the store after it.
-    if (local?.status === "saved" && !direct.untold(local.id)) local = null;
+    if (local?.status === "saved" && local.told) local = null;
     draw();
   };
   const onComparison = () => {
@@ -233,16 +228,13 @@ export function render({ model, el }: Pick<RenderProps<PairLabelerTraits>, "mode
     since = performance.now();
     draw();
   };
-  const onCustom = (msg: unknown) => outbox.receive(msg);
-
-  const modelListeners: [string, (msg?: unknown) => void][] = [
+  const modelListeners: [string, () => void][] = [
     ["change:prompt", draw],
     ["change:answer_a", draw],
     ["change:answer_b", draw],
     ["change:preference", onSaved],
     ["change:strength", onSaved],
     ["change:comparison_id", onComparison],
-    ["msg:custom", onCustom],
   ];
   for (const [name, callback] of modelListeners) model.on(name, callback);
   root.addEventListener("keydown", onKeydown);
@@ -253,8 +245,7 @@ export function render({ model, el }: Pick<RenderProps<PairLabelerTraits>, "mode
     for (const [name, callback] of modelListeners) model.off(name, callback);
     root.removeEventListener("keydown", onKeydown);
     buttons.removeEventListener("click", onClick);
-    outbox.dispose();
-    direct.dispose();
+    route.dispose();
   };
 }
 

@@ -1,8 +1,18 @@
 import type { PackedArray } from "./lib/buffers";
-import type { DirectContext } from "./lib/direct";
 import type { ScoreKind } from "./lib/heatmap";
 
-/** Mirrors the synced traits of `labwidget.widgets.steps.StepLabeler` and its custom messages. */
+/**
+ * Mirrors the synced traits of `labwidget.widgets.steps.StepLabeler` and its custom messages.
+ *
+ * A leaf: the modules it imports types from import nothing of labwidget's, so no module is in a
+ * cycle with it.
+ */
+
+/** The kernel's signed word that the server extension may commit a widget's labels: its `_direct` trait. */
+export interface DirectContext {
+  context: string;
+  signature: string;
+}
 
 /** A step label: -1 wrong, 0 neutral, +1 correct. */
 export type LabelValue = -1 | 0 | 1;

@@ -1,3 +1,4 @@
+import type { DirectContext } from "../types";
 import { newEventId, parseReply, trySend } from "./protocol";
 import { serverBase } from "./server";
 
@@ -8,12 +9,6 @@ import { serverBase } from "./server";
  * carries every widget's contexts and labels; a widget whose context the server has not (yet)
  * accepted sends through the kernel, as it would without the extension.
  */
-
-/** The kernel's signed context, the `_direct` trait; `{}` where the kernel gave none. */
-export interface DirectContext {
-  context: string;
-  signature: string;
-}
 
 /** The socket a channel speaks through; the browser's WebSocket, or a fake in tests. */
 export interface DirectSocket {
@@ -177,7 +172,7 @@ export function directChannel(
 }
 
 /** What a widget's model offers a `DirectRoute`: its `_direct` trait and the kernel's comm. */
-interface DirectModel {
+export interface DirectModel {
   get(key: "_direct"): Partial<DirectContext> | undefined;
   on(event: "change:_direct", callback: () => void): void;
   on(event: "msg:custom", callback: (msg: unknown) => void): void;
@@ -187,7 +182,7 @@ interface DirectModel {
 }
 
 export interface DirectRouteOptions<E> {
-  /** Gets every reply for this widget's direct events: hand it to the widget's `Outbox`. */
+  /** Gets every reply for this widget's direct events: hand it to the route's `Outbox` (lib/route.ts). */
   receive(reply: unknown): void;
   /** The fields of the one `committed` message that tells the kernel of these acked events. */
   committed(events: E[]): Record<string, unknown>;
@@ -277,7 +272,7 @@ export class DirectRoute<E extends { id: string }> {
         this.#tellKernel ??= setTimeout(this.#flush, 0);
       }
     }
-    this.#options.receive(msg); // after the bookkeeping, so the widget sees the event untold
+    this.#options.receive(msg); // after the bookkeeping, so the route sees the event untold
   };
 
   #flush = () => {

@@ -1,4 +1,5 @@
 import type { FinishReason } from "../types";
+import { element, setData, setHidden, setText } from "./ui";
 
 /** What the finish bar says about a saved finish. */
 export const FINISH_TEXT: Record<FinishReason, string> = {
@@ -45,4 +46,32 @@ export function finishBarText({ heatmapError, local, reason, errorAt, warning }:
   if (reason !== null) return FINISH_TEXT[reason];
   if (errorAt !== null) return `First error at step ${errorAt + 1}: press E to finish (found_error).`;
   return "";
+}
+
+/**
+ * The bar under the steps that says how the item was finished, or what finishing it needs. It
+ * also holds the question a first `S` asked (see `finishWarning`), which stands for one key only.
+ */
+export class FinishBar {
+  readonly element = element("div", "lw-steps__finish", "finish-bar");
+  /** The question a first `S` asked, while it waits for a second `S`. */
+  #asking: string | null = null;
+
+  get asking(): string | null {
+    return this.#asking;
+  }
+
+  /** Asks `question` (null: drops the question asked). Call `draw` after it. */
+  ask(question: string | null): void {
+    this.#asking = question;
+  }
+
+  draw(state: Omit<FinishBarState, "warning">): void {
+    const text = finishBarText({ ...state, warning: this.#asking });
+    setText(this.element, text);
+    setHidden(this.element, text === "");
+    setData(this.element, "status", state.local?.status ?? (state.reason === null ? "none" : "saved"));
+    setData(this.element, "reason", state.reason ?? "");
+    setData(this.element, "asking", String(this.#asking !== null));
+  }
 }

@@ -47,3 +47,17 @@ export function placeOverlay(overlay: HTMLElement, container: HTMLElement, ancho
   overlay.style.top = `${Math.max(0, Math.round(top))}px`;
   overlay.scrollIntoView?.({ block: "nearest" }); // jsdom has none
 }
+
+// Redraws run on every key press over every row: writing only what changed keeps them from
+// invalidating style and layout for the whole list.
+export function setText(node: HTMLElement, text: string): void {
+  if (node.textContent !== text) node.textContent = text;
+}
+
+export function setData(node: HTMLElement, key: string, value: string): void {
+  if (node.dataset[key] !== value) node.dataset[key] = value;
+}
+
+export function setHidden(node: HTMLElement, hidden: boolean): void {
+  if (node.hidden !== hidden) node.hidden = hidden;
+}

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
-import loader, { type Bundle, type Environment, KERNEL_TIMEOUT_MS, loadBundle, type WidgetModule } from "../loader";
 import { serverBase } from "../lib/server";
+import loader, { type Bundle, type Environment, KERNEL_TIMEOUT_MS, loadBundle, type WidgetModule } from "../loader";
 import { createFakeModel } from "./fake_model";
 import { setJupyterConfig } from "./jupyter_page";
 
