@@ -7,7 +7,7 @@ and move to the next step) once per step, waiting for each label to show as save
 twice, each in a fresh page and kernel:
 
 1. as shipped: labels are committed and acked by labwidget's server extension under the
-   context the kernel signed (``labwidget._direct``); the run checks that none reached the
+   context the kernel signed (``labwidget.server``); the run checks that none reached the
    kernel's label handler and that the kernel was told of every one;
 2. through the kernel: the widget gets no signed context (``kernel_key`` replaced by
    ``lambda: None``), so every label goes page → server → kernel → commit → ack, as with a

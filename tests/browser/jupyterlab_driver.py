@@ -18,9 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from labwidget import _server
+from labwidget.server import LOADED
 
 SERVER_READY_TIMEOUT_S = 90
+# The server extension as this checkout enables it, whatever an older install of it enabled.
+CONFIG = Path(__file__).resolve().parents[2] / "jupyter-config"
 
 KERNEL_IDLE = """() => {
   const panel = window.jupyterapp && window.jupyterapp.shell.currentWidget;
@@ -160,6 +162,7 @@ def running_jupyter_lab(base: Path) -> Iterator[JupyterServer]:
     env = dict(
         os.environ,
         JUPYTER_CONFIG_DIR=str(base / "config"),
+        JUPYTER_CONFIG_PATH=str(CONFIG),
         JUPYTER_RUNTIME_DIR=str(base / "runtime"),
         JUPYTERLAB_SETTINGS_DIR=str(base / "lab-settings"),
         JUPYTERLAB_WORKSPACES_DIR=str(base / "workspaces"),
@@ -204,7 +207,7 @@ def running_jupyter_lab(base: Path) -> Iterator[JupyterServer]:
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"jupyter lab did not answer in {SERVER_READY_TIMEOUT_S} s")
                 time.sleep(0.1)
-            if _server.LOADED not in log_path.read_text():
+            if LOADED not in log_path.read_text():
                 raise RuntimeError(f"labwidget's server extension did not load: {log_path}")
             yield server
         finally:
