@@ -34,21 +34,28 @@ def _open(target: str, *, create: bool = False) -> Store:
 
 
 def _db_init(args: argparse.Namespace) -> None:
-    print(f"schema at {init_database(args.url)}")
-    if "://" in args.url:
-        print(
-            "annotators: GRANT labwidget_annotator TO <role>; each writes only its own labels, "
-            "and adds items, steps and alternatives only through the store"
-        )
+    _set_up(
+        args.url,
+        secure=True,
+        shared="annotators: GRANT labwidget_annotator TO <role>; each writes only its own "
+        "labels, and adds items, steps and alternatives only through the store",
+    )
 
 
 def _db_upgrade(args: argparse.Namespace) -> None:
-    print(f"schema at {init_database(args.url, secure=False)}")
-    if "://" in args.url:
-        print(
-            "annotator rules: brought up to date where labwidget db init had set them up; "
-            "to set them up, run: labwidget db init URL"
-        )
+    _set_up(
+        args.url,
+        secure=False,
+        shared="annotator rules: brought up to date where labwidget db init had set them up; "
+        "to set them up, run: labwidget db init URL",
+    )
+
+
+def _set_up(url: str, *, secure: bool, shared: str) -> None:
+    """Bring the schema at ``url`` up to date; on a shared store, say what annotators may do."""
+    print(f"schema at {init_database(url, secure=secure)}")
+    if "://" in url:
+        print(shared)
 
 
 def _stats(args: argparse.Namespace) -> None:

@@ -49,15 +49,9 @@ class Figures(StoreCore):
             ValueError: a bad date, time zone, day, cap or idle cap, or ``since`` >= ``until``.
         """
         with self._read() as connection:
+            week = (timezone, week_start, weekly_cap_h, idle_cap_s)
             opts = _summary.options(
-                _settings.read(connection),
-                since=since,
-                until=until,
-                dataset=dataset,
-                timezone_name=timezone,
-                week_start=week_start,
-                weekly_cap_h=weekly_cap_h,
-                idle_cap_s=idle_cap_s,
+                _settings.read(connection), *week, since=since, until=until, dataset=dataset
             )
             return _summary.summarize(connection, opts, _summary.utc(now))
 
@@ -97,16 +91,8 @@ class Figures(StoreCore):
                 is bad (as for ``summary``).
         """
         with self._read() as connection:
-            opts = _summary.options(
-                _settings.read(connection),
-                since=None,
-                until=None,
-                dataset=None,
-                timezone_name=timezone,
-                week_start=week_start,
-                weekly_cap_h=weekly_cap_h,
-                idle_cap_s=idle_cap_s,
-            )
+            week = (timezone, week_start, weekly_cap_h, idle_cap_s)
+            opts = _summary.options(_settings.read(connection), *week)
             if annotator is not None and annotator != self.annotator:
                 _summary.check_annotator(connection, annotator)
             who = annotator or self.annotator
