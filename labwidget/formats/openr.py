@@ -14,14 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from labwidget.formats._errors import FormatError
-from labwidget.formats._tagged import (
-    ReadPath,
-    Source,
-    field,
-    import_paths,
-    labeled_paths,
-    refuse_tag,
-)
+from labwidget.formats._tagged import Source, field, import_paths, labeled_paths, refuse_tag
 from labwidget.store import Store
 
 STEP_TAG = "\n\n\n\n\n"
@@ -108,7 +101,7 @@ def import_openr(
             ``step_tag``, or a label is not one of those; the message names the line and field.
     """
 
-    def parse(line: Any, where: str) -> ReadPath:
+    def parse(line: Any, where: str) -> tuple[str, list[str], list[int], str]:
         return (*parse_openr(line, where, step_tag), dataset)
 
     return import_paths(store, source, parse, FORMAT, annotator, label_source, progress)

@@ -15,14 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from labwidget.formats._errors import FormatError
-from labwidget.formats._tagged import (
-    ReadPath,
-    Source,
-    field,
-    import_paths,
-    labeled_paths,
-    refuse_tag,
-)
+from labwidget.formats._tagged import Source, field, import_paths, labeled_paths, refuse_tag
 from labwidget.store import Store
 
 STEP_TOKEN = "<extra_0>"  # noqa: S105 (a token of the tokenizer, not a password)
@@ -111,7 +104,7 @@ def import_qwen(
             labels are not one true/false per ``<extra_0>``; the message names the line.
     """
 
-    def parse(line: Any, where: str) -> ReadPath:
+    def parse(line: Any, where: str) -> tuple[str, list[str], list[int], str]:
         return (*parse_qwen(line, where), dataset)
 
     return import_paths(store, source, parse, FORMAT, annotator, label_source, progress)

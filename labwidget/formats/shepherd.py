@@ -14,14 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from labwidget.formats._errors import FormatError
-from labwidget.formats._tagged import (
-    ReadPath,
-    Source,
-    field,
-    import_paths,
-    labeled_paths,
-    refuse_tag,
-)
+from labwidget.formats._tagged import Source, field, import_paths, labeled_paths, refuse_tag
 from labwidget.store import Store
 
 TAG = "ки"
@@ -112,7 +105,7 @@ def import_shepherd(
             ``input``; the message names the line and the field.
     """
 
-    def parse(line: Any, where: str) -> ReadPath:
+    def parse(line: Any, where: str) -> tuple[str, list[str], list[int], str]:
         prompt, steps, ratings = parse_shepherd(line, where)
         task = line.get("task") if isinstance(line.get("task"), str) else None
         return prompt, steps, ratings, dataset or task or FORMAT

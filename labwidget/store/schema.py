@@ -29,6 +29,19 @@ def _item_key() -> sa.Column[str]:
     )
 
 
+def _content_columns(*what: sa.Column[object]) -> list[sa.Column[object]]:
+    """A content table's columns: hash id, dataset, prompt, ``what`` it holds, its provenance."""
+    return [
+        sa.Column("id", sa.String(64), primary_key=True),
+        sa.Column("dataset", sa.String(200), nullable=False),
+        sa.Column("prompt", sa.Text(), nullable=False),
+        *what,
+        sa.Column("meta", sa.JSON(), nullable=False),
+        sa.Column("source", sa.String(200), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    ]
+
+
 def _event_columns(subject: str, *what: sa.Column[object]) -> list[sa.Column[object]]:
     """An event table's columns: its order, id and ``subject``, ``what`` it says, its provenance.
 
@@ -51,12 +64,7 @@ def _event_columns(subject: str, *what: sa.Column[object]) -> list[sa.Column[obj
 items = sa.Table(
     "items",
     metadata,
-    sa.Column("id", sa.String(64), primary_key=True),
-    sa.Column("dataset", sa.String(200), nullable=False),
-    sa.Column("prompt", sa.Text(), nullable=False),
-    sa.Column("meta", sa.JSON(), nullable=False),
-    sa.Column("source", sa.String(200), nullable=True),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    *_content_columns(),
     sa.Index(None, "dataset"),
 )
 
@@ -116,14 +124,10 @@ label_events = sa.Table(
 comparisons = sa.Table(
     "comparisons",
     metadata,
-    sa.Column("id", sa.String(64), primary_key=True),
-    sa.Column("dataset", sa.String(200), nullable=False),
-    sa.Column("prompt", sa.Text(), nullable=False),
-    sa.Column("answer_a", sa.Text(), nullable=False),
-    sa.Column("answer_b", sa.Text(), nullable=False),
-    sa.Column("meta", sa.JSON(), nullable=False),
-    sa.Column("source", sa.String(200), nullable=True),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    *_content_columns(
+        sa.Column("answer_a", sa.Text(), nullable=False),
+        sa.Column("answer_b", sa.Text(), nullable=False),
+    ),
 )
 
 preference_events = sa.Table(
