@@ -49,14 +49,13 @@ from typing import Any, NamedTuple
 
 from benchmarks._jupyter import (
     browser_page,
-    chromium,
     describe_machine,
     jupyter_lab,
     percentile,
     run_cell,
     trace_frames,
 )
-from tests.browser.jupyterlab_driver import open_notebook, write_notebook
+from tests.browser.jupyterlab_driver import chromium, open_notebook, write_notebook
 
 P50_GOAL_MS = 5.0
 # A labeler reads the next step before rating it: hundreds of ms between keys. 100 ms is faster

@@ -27,8 +27,8 @@ def api_names() -> str:
 
 @pytest.mark.parametrize("name", lw.__all__)
 def test_each_public_name_has_a_docstring(name: str) -> None:
-    doc = getattr(lw, name).__doc__
-    assert doc and doc.strip(), f"labwidget.{name} has no docstring"
+    doc = getattr(lw, name).__doc__ or ""
+    assert doc.strip(), f"labwidget.{name} has no docstring"
 
 
 @pytest.mark.parametrize("name", lw.__all__)

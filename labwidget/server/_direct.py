@@ -92,7 +92,8 @@ class DirectCommits:
     def commit(self, signature: Any, event: dict[str, Any]) -> None:
         """Commit an event under the context signed ``signature``, as its widget's kernel would.
 
-        A step labeler's context takes ``label`` and ``undo`` events, a pair's ``preference``.
+        What a context's widget may send is ``labwidget.commits.COMMITS``: a step labeler's
+        ``label`` and ``undo`` events, a pair's ``preference``.
 
         Raises:
             LabelError, ValueError: as the kernel raises them for the same event.

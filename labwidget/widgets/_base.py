@@ -79,7 +79,11 @@ class LabWidget(anywidget.AnyWidget):
         self.on_msg(self._on_custom_msg)
 
     def _handlers(self) -> dict[str, Handler]:
-        """The message kinds this widget accepts, each with its handler."""
+        """The message kinds this widget accepts, each with its handler.
+
+        A handler of an event that writes commits it with ``labwidget.commits.commit``, under
+        the widget's context: the same code the server extension runs for the same event.
+        """
         return {}
 
     def _on_custom_msg(self, _widget: Any, content: Any, _buffers: Any) -> None:

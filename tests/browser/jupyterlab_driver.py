@@ -23,6 +23,18 @@ from labwidget.server import LOADED
 SERVER_READY_TIMEOUT_S = 90
 # The server extension as this checkout enables it, whatever an older install of it enabled.
 CONFIG = Path(__file__).resolve().parents[2] / "jupyter-config"
+CHROMIUM = os.environ.get("LABWIDGET_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
 
 KERNEL_IDLE = """() => {
   const panel = window.jupyterapp && window.jupyterapp.shell.currentWidget;
@@ -30,6 +42,21 @@ KERNEL_IDLE = """() => {
     && panel.sessionContext.session.kernel;
   return !!kernel && kernel.connectionStatus === 'connected' && kernel.status === 'idle';
 }"""
+
+
+@contextmanager
+def chromium() -> Iterator[Any]:
+    """Headless Chromium, as the browser tests and the benchmarks launch it."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 def open_notebook(page: Any, server: Any, name: str) -> None:
