@@ -20,8 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
-from tests.browser.jupyterlab_driver import JupyterServer, running_jupyter_lab
+from tests.browser.jupyterlab_driver import CHROMIUM, JupyterServer, running_jupyter_lab
 
 VIEWPORT = {"width": 1280, "height": 900}
 
@@ -53,21 +52,6 @@ def jupyter_lab() -> Iterator[JupyterServer]:
         running_jupyter_lab(Path(tmp)) as server,
     ):
         yield server
-
-
-@contextmanager
-def chromium() -> Iterator[Any]:
-    """Headless Chromium, launched as the browser tests launch it."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @contextmanager

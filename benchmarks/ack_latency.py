@@ -7,7 +7,7 @@ and move to the next step) once per step, waiting for each label to show as save
 twice, each in a fresh page and kernel:
 
 1. as shipped: labels are committed and acked by labwidget's server extension under the
-   context the kernel signed (``labwidget._direct``); the run checks that none reached the
+   context the kernel signed (``labwidget.server``); the run checks that none reached the
    kernel's label handler and that the kernel was told of every one;
 2. through the kernel: the widget gets no signed context (``kernel_key`` replaced by
    ``lambda: None``), so every label goes page → server → kernel → commit → ack, as with a
@@ -49,14 +49,13 @@ from typing import Any, NamedTuple
 
 from benchmarks._jupyter import (
     browser_page,
-    chromium,
     describe_machine,
     jupyter_lab,
     percentile,
     run_cell,
     trace_frames,
 )
-from tests.browser.jupyterlab_driver import open_notebook, write_notebook
+from tests.browser.jupyterlab_driver import chromium, open_notebook, write_notebook
 
 P50_GOAL_MS = 5.0
 # A labeler reads the next step before rating it: hundreds of ms between keys. 100 ms is faster

@@ -61,7 +61,6 @@ from typing import Any
 from benchmarks._jupyter import (
     CELL_ERROR,
     browser_page,
-    chromium,
     describe_machine,
     jupyter_lab,
     raise_cell_error,
@@ -69,8 +68,7 @@ from benchmarks._jupyter import (
     trace_frames,
 )
 from labwidget import StepLabeler
-from tests.browser.conftest import JupyterServer
-from tests.browser.jupyterlab_driver import open_notebook, write_notebook
+from tests.browser.jupyterlab_driver import JupyterServer, chromium, open_notebook, write_notebook
 
 PAINT_GOAL_MS = 100.0
 RATIO_GOAL = 20.0

@@ -35,8 +35,9 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from benchmarks._jupyter import chromium, describe_machine
+from benchmarks._jupyter import describe_machine
 from benchmarks._soak import ROUTES, Outcome, plan, soak
+from tests.browser.jupyterlab_driver import chromium
 
 
 def report(outcome: Outcome, whole: float) -> list[str]:

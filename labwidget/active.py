@@ -328,17 +328,18 @@ def _model_scores(
     step_separator: str,
     max_length: int | None,
 ) -> Callable[[list[dict[str, Any]]], list[list[float]]]:
-    from labwidget._prm_scores import model_scores
+    from labwidget.scorer import StepScorer
+
+    scorer = StepScorer(
+        prm,
+        tokenizer,
+        step_separator=step_separator,
+        max_length=max_length,
+        batch_size=batch_size,
+        device=device,
+    )
 
     def score(chunk: list[dict[str, Any]]) -> list[list[float]]:
-        return model_scores(
-            prm,
-            tokenizer,
-            chunk,
-            batch_size=batch_size,
-            device=device,
-            step_separator=step_separator,
-            max_length=max_length,
-        )
+        return scorer([{"prompt": item["prompt"], "completions": item["steps"]} for item in chunk])
 
     return score

@@ -17,6 +17,15 @@ from labwidget.store import LabelError, Store, StoreError, init_database
 
 IMPORT_FORMATS = tuple(IMPORTS)
 EXPORT_FORMATS = tuple(ROWS)
+# What ``db init`` and ``db upgrade`` say of a shared (PostgreSQL) store's annotators.
+ANNOTATORS_SECURED = (
+    "annotators: GRANT labwidget_annotator TO <role>; each writes only its own labels, "
+    "and adds items, steps and alternatives only through the store"
+)
+ANNOTATOR_RULES_UPDATED = (
+    "annotator rules: brought up to date where labwidget db init had set them up; "
+    "to set them up, run: labwidget db init URL"
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -34,21 +43,18 @@ def _open(target: str, *, create: bool = False) -> Store:
 
 
 def _db_init(args: argparse.Namespace) -> None:
-    print(f"schema at {init_database(args.url)}")
-    if "://" in args.url:
-        print(
-            "annotators: GRANT labwidget_annotator TO <role>; each writes only its own labels, "
-            "and adds items, steps and alternatives only through the store"
-        )
+    _set_up(args.url, secure=True)
 
 
 def _db_upgrade(args: argparse.Namespace) -> None:
-    print(f"schema at {init_database(args.url, secure=False)}")
-    if "://" in args.url:
-        print(
-            "annotator rules: brought up to date where labwidget db init had set them up; "
-            "to set them up, run: labwidget db init URL"
-        )
+    _set_up(args.url, secure=False)
+
+
+def _set_up(url: str, *, secure: bool) -> None:
+    """Bring the schema at ``url`` up to date; on a shared store, say what annotators may do."""
+    print(f"schema at {init_database(url, secure=secure)}")
+    if "://" in url:
+        print(ANNOTATORS_SECURED if secure else ANNOTATOR_RULES_UPDATED)
 
 
 def _stats(args: argparse.Namespace) -> None:

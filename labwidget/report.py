@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from labwidget._server import STATIC
+from labwidget._bundle import STATIC
 from labwidget.store import Store
 
 # Inline script and style only; no request of any kind (no fetch, no images, no fonts) leaves it.

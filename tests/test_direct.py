@@ -18,8 +18,9 @@ import pytest
 import labwidget as lw
 import labwidget.widgets.pair as pair_module
 import labwidget.widgets.steps as steps_module
-from labwidget import _direct
-from labwidget._direct import DirectCommits, sign, signed_context
+from labwidget import _signing
+from labwidget._signing import sign, signed_context
+from labwidget.server._direct import DirectCommits
 from tests.messages import deliver, methods, replies
 
 KEY = b"the kernel's session key"
@@ -83,7 +84,7 @@ def test_the_kernel_signs_what_the_server_may_commit(sqlite_store: lw.Store) -> 
     widget = labeler(sqlite_store)
     context = json.loads(widget._direct["context"])
     assert context == {
-        "protocol": _direct.PROTOCOL,
+        "protocol": _signing.PROTOCOL,
         "version": lw.__version__,
         "store": str(Path(sqlite_store.url.database or "").resolve()),
         "annotator": "ada",
@@ -183,6 +184,29 @@ def test_the_server_accepts_and_refuses_exactly_what_the_kernel_does(
 
 
 @pytest.mark.usefixtures("signed")
+def test_a_store_refusal_reads_the_same_on_both_routes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def locked(*_: Any, **__: Any) -> bool:
+        raise lw.StoreError("nothing was written: database is locked")
+
+    monkeypatch.setattr(lw.Store, "record", locked)
+    kernel, server = kernel_and_server(
+        tmp_path,
+        labeler,
+        lambda widget: {**event(widget, 0, value=1), "id": "locked"},
+        lambda store: stored(Path(store.url.database or "")),
+    )
+    assert kernel == server
+    reply = {
+        "kind": "error",
+        "id": "locked",
+        "message": "not saved: nothing was written: database is locked",
+    }
+    assert kernel == (reply, [])
+
+
+@pytest.mark.usefixtures("signed")
 def test_an_undo_goes_direct_too(sqlite_store: lw.Store) -> None:
     widget = labeler(sqlite_store)
     commits = DirectCommits()
@@ -267,7 +291,7 @@ def test_a_replaced_store_file_is_opened_again(tmp_path: Path) -> None:
 def test_no_context_without_a_kernel_or_for_a_shared_store(
     store: lw.Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert _direct.kernel_key() is None  # pytest is no kernel
+    assert _signing.kernel_key() is None  # pytest is no kernel
     assert labeler(store)._direct == {}
     monkeypatch.setattr(steps_module, "kernel_key", lambda: KEY)
     # PostgreSQL: its URL may carry a password, and traits are saved in the notebook.

@@ -187,3 +187,29 @@ def test_step_scorer_reads_the_models_probability_at_each_step() -> None:
         assert probs == pytest.approx(logits.softmax(-1)[at, 1].tolist(), abs=1e-5)
     cut = lw.StepScorer(model, tok, max_length=6)(rows[2:])
     assert len(cut[0]) < 3
+
+
+def test_step_scorer_reads_a_one_logit_head_and_refuses_other_widths() -> None:
+    torch = pytest.importorskip("torch")
+    from tests import prm_support
+
+    tok = prm_support.tokenizer()
+    rows = [{"prompt": "check 1", "completions": ["two plus three", "is five"]}]
+
+    class Head(torch.nn.Module):
+        """Logits of ``width`` classes, each the input id / 100: no parameters, a tensor out."""
+
+        def __init__(self, width: int) -> None:
+            super().__init__()
+            self.width = width
+
+        def forward(self, input_ids: Any, attention_mask: Any) -> Any:
+            return (input_ids.float() / 100).unsqueeze(-1).repeat(1, 1, self.width)
+
+    scorer = lw.StepScorer(Head(1), tok)
+    [encoded] = scorer.encode(rows)
+    at = [i for i, label in enumerate(encoded["labels"]) if label != -100]
+    expected = torch.tensor([encoded["input_ids"][i] / 100 for i in at]).sigmoid().tolist()
+    assert scorer(rows) == [pytest.approx(expected)]
+    with pytest.raises(ValueError, match="3 classes per token"):
+        lw.StepScorer(Head(3), tok)(rows)

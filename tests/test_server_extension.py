@@ -16,7 +16,7 @@ from jupyter_server.services.kernels.connection.base import BaseKernelWebsocketC
 from jupyter_server.services.kernels.connection.channels import ZMQChannelsWebsocketConnection
 from tornado.websocket import WebSocketHandler
 
-from labwidget import _server
+from labwidget import server
 
 
 class FakeHandler(WebSocketHandler):
@@ -55,7 +55,7 @@ def server_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **config: Any) -
         monkeypatch.setenv(f"JUPYTER_{name.upper()}_DIR", str(tmp_path / name))
     app = ServerApp(
         root_dir=str(tmp_path),
-        jpserver_extensions={"labwidget._server": True},
+        jpserver_extensions={"labwidget.server": True},
         reraise_server_extension_failures=True,
         **config,
     )
@@ -68,7 +68,7 @@ def test_default_connection_class_gets_nodelay(
 ) -> None:
     app = server_app(tmp_path, monkeypatch)
 
-    connection_class = app.web_app.settings[_server.CONNECTION_CLASS]
+    connection_class = app.web_app.settings[server.CONNECTION_CLASS]
     assert connection_class is not ZMQChannelsWebsocketConnection
     assert issubclass(connection_class, ZMQChannelsWebsocketConnection)
 
@@ -77,7 +77,7 @@ def test_connect_turns_nodelay_on_then_delegates(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     app = server_app(tmp_path, monkeypatch, kernel_websocket_connection_class=RecordingConnection)
-    connection_class = app.web_app.settings[_server.CONNECTION_CLASS]
+    connection_class = app.web_app.settings[server.CONNECTION_CLASS]
     assert issubclass(connection_class, RecordingConnection)
 
     handler = FakeHandler()
@@ -91,7 +91,7 @@ def test_missing_setting_leaves_the_server_alone(caplog: pytest.LogCaptureFixtur
     serverapp = SimpleNamespace(web_app=SimpleNamespace(settings={}), log=logging.getLogger("t"))
 
     with caplog.at_level(logging.INFO):
-        _server.turn_nodelay_on(serverapp)  # type: ignore[arg-type]
+        server.turn_nodelay_on(serverapp)  # type: ignore[arg-type]
 
     assert serverapp.web_app.settings == {}
     assert "Nagle left on" in caplog.text
@@ -108,8 +108,8 @@ def test_installing_enables_the_extension(tmp_path: Path) -> None:
         check=True,
     )
     lines = [line.split() for line in (listing.stdout + listing.stderr).splitlines()]
-    assert ["labwidget._server", "enabled"] in _plain(lines)
-    assert ["labwidget._server", "OK"] in _plain(lines)
+    assert ["labwidget.server", "enabled"] in _plain(lines)
+    assert ["labwidget.server", "OK"] in _plain(lines)
 
 
 def _plain(lines: list[list[str]]) -> list[list[str]]:

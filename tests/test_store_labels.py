@@ -64,6 +64,24 @@ def test_an_event_that_does_not_fit_its_kind_is_refused(
     assert store.events() == []
 
 
+def test_an_unknown_field_is_refused_as_by_a_signature(store: lw.Store) -> None:
+    item = store.add_item("q", ["a"])
+    comparison = store.add_comparison("q", "a", "b")
+    writes = [
+        lambda: store.record("rating", item=item, step=0, value=1, colour="red"),
+        lambda: store.record_label(item=item, step=0, value=1, colour="red"),
+        lambda: store.finish(item=item, reason="solution", step=0, colour="red"),
+        lambda: store.record_preference(comparison, "a", meta={"colour": "red"}),
+    ]
+    for write in writes:
+        with pytest.raises(TypeError, match=r"unexpected keyword argument '(colour|meta)'"):
+            write()  # type: ignore[call-arg]
+    with store.batch() as batch, pytest.raises(TypeError, match="'colour'"):
+        batch.record("rating", item=item, step=0, value=1, colour="red")  # type: ignore[call-arg]
+    assert store.events() == []
+    assert store.preferences() == []
+
+
 @pytest.mark.parametrize("source", ["human", "model:prm-7b", "auto:math-shepherd"])
 def test_label_sources(store: lw.Store, source: str) -> None:
     item = store.add_item("q", ["a"])

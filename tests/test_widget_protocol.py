@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 import labwidget as lw
-from labwidget._server import STATIC, digest
+from labwidget._bundle import STATIC, digest
 from labwidget.store.schema import label_events
 from tests.messages import browser_message, deliver, replies, state_updates
 

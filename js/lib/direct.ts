@@ -3,7 +3,7 @@ import { newEventId, parseReply, trySend } from "./protocol";
 import { serverBase } from "./server";
 
 /**
- * Direct commits (Python: `labwidget._direct`). Through the kernel a label's ack takes the trip
+ * Direct commits (Python: `labwidget.server`, `labwidget.commits`). Through the kernel a label's ack takes the trip
  * page → server → kernel and back; labwidget's server extension can commit it and ack itself,
  * once the kernel has signed what it may commit: the `_direct` trait. One websocket per page
  * carries every widget's contexts and labels; a widget whose context the server has not (yet)

@@ -13,6 +13,7 @@ from functools import partial
 from typing import Any
 
 from labwidget.auto._calls import call, check_completions, where
+from labwidget.auto._search import Search
 from labwidget.auto._settings import Event, Settings
 from labwidget.auto.bisect import Bisect
 from labwidget.auto.checkers import Checker
@@ -21,7 +22,6 @@ from labwidget.auto.mc import MonteCarlo
 from labwidget.auto.prefix import Generator, Prefix
 from labwidget.auto.router import consensus_events
 
-Search = MonteCarlo | Bisect
 Write = Callable[[list[Event]], None]
 
 

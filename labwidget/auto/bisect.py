@@ -14,51 +14,36 @@ rather than a rating, since only the search's end says which failing step is the
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
-from labwidget.auto._settings import Event, Settings
+from labwidget.auto._search import Search
+from labwidget.auto._settings import Event
 
 
-class Bisect:
+class Bisect(Search):
     """The state of one item under ``method="bisect"``: the interval that holds the first error.
 
     ``low`` is the first step not known correct, ``high`` a step whose prefix is known to fail;
-    the first error lies in ``[low, high]``.
-
-    Args:
-        item: the item as the store gives it.
-        events: the events already stored for it, by event id (earlier probes are reused).
-        settings: the run's settings.
-        solved: whether the solution's own final answer is right (asked only if needed).
+    the first error lies in ``[low, high]``. Takes a ``Search``'s arguments; a re-run reuses
+    the probes stored before.
     """
 
-    def __init__(
-        self,
-        item: dict[str, Any],
-        events: dict[str, Event],
-        settings: Settings,
-        solved: Callable[[], bool],
-    ) -> None:
-        self.item = item["id"]
-        self.settings = settings
-        self.size = len(item["steps"])
+    def begin(self, events: dict[str, Event], solved: Callable[[], bool]) -> list[Event]:
+        """The interval the stored probes leave; all steps +1 if the solution's answer is right."""
+        settings = self.settings
         self.low = self.high = 0
-        self.start: list[Event] = []
         labels = [events.get(settings.event_id(self.item, k, "label")) for k in range(self.size)]
         self.labeled = {k for k, label in enumerate(labels) if label is not None}
         if len(self.labeled) == self.size or any(e and e["value"] == -1 for e in labels):
-            return  # finished in an earlier run
+            return []  # finished in an earlier run
         if solved():
-            self.start = self._all_correct()
-            return
+            return self._all_correct()
         self.high = self.size - 1
         for k, label in enumerate(labels):
             if settings.event_id(self.item, k, "probe") in events:
                 self.high = min(self.high, k)
             if label is not None and "successes" in (label["meta"] or {}):
                 self.low = max(self.low, k + 1)
-        if self.finished:
-            self.start = self._found()
+        return self._found() if self.finished else []
 
     @property
     def finished(self) -> bool:

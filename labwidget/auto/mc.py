@@ -9,38 +9,26 @@ Math-Shepherd and distilabel's completer. n·(K−1) rollouts per solution.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
-from labwidget.auto._settings import Event, Settings
+from labwidget.auto._search import Search
+from labwidget.auto._settings import Event
 
 
-class MonteCarlo:
+class MonteCarlo(Search):
     """The state of one item under ``method="mc"``: which prefixes still need rollouts.
 
-    Args:
-        item: the item as the store gives it.
-        events: the events already stored for it, by event id (a re-run skips their prefixes).
-        settings: the run's settings.
-        solved: whether the solution's own final answer is right (asked only if needed).
+    Takes a ``Search``'s arguments; a re-run skips the prefixes whose labels are stored.
     """
 
-    def __init__(
-        self,
-        item: dict[str, Any],
-        events: dict[str, Event],
-        settings: Settings,
-        solved: Callable[[], bool],
-    ) -> None:
-        self.item = item["id"]
-        self.settings = settings
-        last = len(item["steps"]) - 1
+    def begin(self, events: dict[str, Event], solved: Callable[[], bool]) -> list[Event]:
+        """Every prefix but the whole solution needs rollouts; the solution's answer labels it."""
+        settings, last = self.settings, self.size - 1
         self.todo = [
             k for k in range(last) if settings.event_id(self.item, k, "label") not in events
         ]
-        self.start: list[Event] = []
         if last >= 0 and settings.event_id(self.item, last, "label") not in events:
-            right = solved()
-            self.start.append(settings.rollout_label(self.item, last, int(right), 1, direct=True))
+            return [settings.rollout_label(self.item, last, int(solved()), 1, direct=True)]
+        return []
 
     @property
     def finished(self) -> bool:

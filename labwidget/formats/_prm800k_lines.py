@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 
 from labwidget.formats._errors import FormatError
 from labwidget.formats._json_line import check, joined, load, shown
-from labwidget.store.schema import FINISH_REASONS
+from labwidget.store import FINISH_REASONS
 
 LINE_FIELDS = (
     "labeler",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,8 @@ from labwidget.formats.trl import NEUTRAL, branches
 from labwidget.store import Batch, Store, content_id
 
 Source = str | os.PathLike[str] | Iterable[str]
+# A line read: its prompt, its steps, a rating per step, and the dataset its item goes to.
+ReadPath = tuple[str, list[str], list[int], str]
 
 
 @dataclass
@@ -158,3 +160,32 @@ def add_path(
             annotator=annotator,
             source=source,
         )
+
+
+def import_paths(
+    store: Store,
+    source: Source,
+    parse: Callable[[Any, str], ReadPath],
+    format: str,
+    annotator: str,
+    label_source: str,
+    progress: bool | None,
+) -> dict[str, int]:
+    """Add the path ``parse`` reads from each line of ``source``: every one, or none on an error.
+
+    The items' source is ``format``; their labels are ``annotator``'s, from ``label_source``.
+
+    Returns:
+        ``{"lines": lines read, "items": items new to the store, "events": new labels}``.
+    """
+    items_before = store.stats()["items"]
+    lines = 0
+    with store.batch() as batch:
+        for where, line in read_lines(source, format, progress):
+            prompt, steps, ratings, dataset = parse(line, where)
+            add_path(
+                batch, prompt, steps, ratings, format=format,
+                dataset=dataset, annotator=annotator, source=label_source,
+            )  # fmt: skip
+            lines += 1
+    return {"lines": lines, "items": store.stats()["items"] - items_before, "events": batch.written}

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from labwidget.formats._errors import FormatError
-from labwidget.formats._tagged import Source, add_path, field, labeled_paths, read_lines, refuse_tag
+from labwidget.formats._tagged import Source, field, import_paths, labeled_paths, refuse_tag
 from labwidget.store import Store
 
 STEP_TAG = "\n\n\n\n\n"
@@ -97,20 +97,14 @@ def import_openr(
         ``{"lines": lines read, "items": items new to the store, "events": new labels}``.
 
     Raises:
-        FormatError: a line is not JSON or breaks the layout; the message names the line and
-            the field.
+        FormatError: a line is not JSON, its ``process`` does not end each step with
+            ``step_tag``, or a label is not one of those; the message names the line and field.
     """
-    items_before = store.stats()["items"]
-    lines = 0
-    with store.batch() as batch:
-        for where, line in read_lines(source, FORMAT, progress):
-            prompt, steps, ratings = parse_openr(line, where, step_tag)
-            add_path(
-                batch, prompt, steps, ratings, format=FORMAT,
-                dataset=dataset, annotator=annotator, source=label_source,
-            )  # fmt: skip
-            lines += 1
-    return {"lines": lines, "items": store.stats()["items"] - items_before, "events": batch.written}
+
+    def parse(line: Any, where: str) -> tuple[str, list[str], list[int], str]:
+        return (*parse_openr(line, where, step_tag), dataset)
+
+    return import_paths(store, source, parse, FORMAT, annotator, label_source, progress)
 
 
 def parse_openr(

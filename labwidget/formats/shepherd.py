@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from labwidget.formats._errors import FormatError
-from labwidget.formats._tagged import Source, add_path, field, labeled_paths, read_lines, refuse_tag
+from labwidget.formats._tagged import Source, field, import_paths, labeled_paths, refuse_tag
 from labwidget.store import Store
 
 TAG = "ки"
@@ -104,18 +104,13 @@ def import_shepherd(
         FormatError: a line is not JSON, misses a field, or its ``label`` does not match its
             ``input``; the message names the line and the field.
     """
-    items_before = store.stats()["items"]
-    lines = 0
-    with store.batch() as batch:
-        for where, line in read_lines(source, FORMAT, progress):
-            prompt, steps, ratings = parse_shepherd(line, where)
-            task = line.get("task") if isinstance(line.get("task"), str) else None
-            add_path(
-                batch, prompt, steps, ratings, format=FORMAT,
-                dataset=dataset or task or FORMAT, annotator=annotator, source=label_source,
-            )  # fmt: skip
-            lines += 1
-    return {"lines": lines, "items": store.stats()["items"] - items_before, "events": batch.written}
+
+    def parse(line: Any, where: str) -> tuple[str, list[str], list[int], str]:
+        prompt, steps, ratings = parse_shepherd(line, where)
+        task = line.get("task") if isinstance(line.get("task"), str) else None
+        return prompt, steps, ratings, dataset or task or FORMAT
+
+    return import_paths(store, source, parse, FORMAT, annotator, label_source, progress)
 
 
 def parse_shepherd(line: Any, where: str) -> tuple[str, list[str], list[int]]:

@@ -8,15 +8,18 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects import postgresql, sqlite
 
 from labwidget.store import _postgres, _token_scores
 from labwidget.store._errors import LabelError
 from labwidget.store._events import (
+    LabelFields,
+    Provenance,
     StepSpec,
     alternatives_of,
     check_duration,
     check_event,
+    check_fields,
     check_preference,
     check_source,
     clean_text,
@@ -36,7 +39,7 @@ from labwidget.store.schema import (
 )
 
 if TYPE_CHECKING:
-    from labwidget.store import Store
+    from typing import Unpack
 
 FLUSH_ROWS = 20_000
 FLUSH_TOKEN_SCORES = 256
@@ -60,8 +63,8 @@ class Batch:
     back, so an import that fails half-way leaves the store as it was.
     """
 
-    def __init__(self, store: Store, connection: sa.Connection) -> None:
-        self._store = store
+    def __init__(self, annotator: str, connection: sa.Connection) -> None:
+        self._annotator = annotator
         self._connection = connection
         self._items: list[dict[str, Any]] = []
         self._steps: list[dict[str, Any]] = []
@@ -127,30 +130,14 @@ class Batch:
             self._shapes[item] = shape
         return shape
 
-    def record(
-        self,
-        kind: str,
-        *,
-        item: str,
-        step: int | None = None,
-        alt: int = 0,
-        value: int | None = None,
-        text: str | None = None,
-        score: float | None = None,
-        event_id: str | None = None,
-        annotator: str | None = None,
-        source: str = "human",
-        confidence: float | None = None,
-        duration_ms: int | None = None,
-        client_time: float | None = None,
-        created_at: datetime | None = None,
-        meta: dict[str, Any] | None = None,
-    ) -> str:
+    def record(self, kind: str, *, item: str, **event: Unpack[LabelFields]) -> str:
         """Add one label event (see ``Store.record``); returns its event id."""
+        check_fields(event, LabelFields, "record")
+        step, alt, value = event.get("step"), event.get("alt", 0), event.get("value")
+        text, score = event.get("text"), event.get("score")
         check_event(kind, step, value, text, score)
-        check_duration(duration_ms)
+        event_id, *provenance = self._provenance(event)
         text = None if text is None else clean_text(text)
-        check_source(source)
         shape = self._shape(item)
         if step is not None and not (0 <= step < len(shape) and 0 <= alt < shape[step]):
             raise LabelError(f"item {item!r} has no step {step} (alternative {alt})")
@@ -160,19 +147,30 @@ class Batch:
             raise LabelError(
                 "a choice is one per step: record it at alt 0, its value names the alternative"
             )
-        event_id = event_id or new_event_id()
-        if not 0 < len(event_id) <= 64:
-            raise LabelError("an event id must be 1 to 64 characters")
         self._events.append(
             (
-                event_id, item, step, alt, kind, value,
-                annotator or self._store.annotator, source, confidence, duration_ms,
-                client_time, stored_time(created_at), text,
-                None if score is None else float(score), meta,
+                event_id, item, step, alt, kind, value, *provenance, text,
+                None if score is None else float(score), event.get("meta"),
             )
         )  # fmt: skip
         self._maybe_flush()
-        return event_id
+        return str(event_id)
+
+    def _provenance(self, event: Provenance) -> tuple[Any, ...]:
+        """``event_id``, then the columns from ``annotator`` to ``created_at`` as stored, checked.
+
+        In that order both event tables hold them (``EVENT_COLUMNS``, ``PREFERENCE_COLUMNS``).
+        """
+        duration_ms, source = event.get("duration_ms"), event.get("source", "human")
+        check_duration(duration_ms)
+        check_source(source)
+        event_id = event.get("event_id") or new_event_id()
+        if not 0 < len(event_id) <= 64:
+            raise LabelError("an event id must be 1 to 64 characters")
+        return (
+            event_id, event.get("annotator") or self._annotator, source, event.get("confidence"),
+            duration_ms, event.get("client_time"), stored_time(event.get("created_at")),
+        )  # fmt: skip
 
     def add_token_scores(
         self,
@@ -234,31 +232,22 @@ class Batch:
         preference: str | None,
         *,
         strength: float | None = None,
-        event_id: str | None = None,
-        annotator: str | None = None,
-        source: str = "human",
-        confidence: float | None = None,
-        duration_ms: int | None = None,
-        client_time: float | None = None,
-        created_at: datetime | None = None,
+        **event: Unpack[Provenance],
     ) -> str:
         """Add one preference event (see ``Store.record_preference``); returns its event id."""
+        check_fields(event, Provenance, "record_preference")
         check_preference(preference, strength)
-        check_duration(duration_ms)
-        check_source(source)
+        event_id, *provenance = self._provenance(event)
         if comparison not in self._known_comparisons:
-            if not self._store._comparison_exists(self._connection, comparison):
+            found = self._connection.execute(
+                sa.select(comparisons.c.id).where(comparisons.c.id == comparison)
+            ).first()
+            if found is None:
                 raise LabelError(f"there is no comparison {comparison!r}")
             self._known_comparisons.add(comparison)
-        event_id = event_id or new_event_id()
-        self._preferences.append(
-            (
-                event_id, comparison, preference, strength, annotator or self._store.annotator,
-                source, confidence, duration_ms, client_time, stored_time(created_at),
-            )
-        )  # fmt: skip
+        self._preferences.append((event_id, comparison, preference, strength, *provenance))
         self._maybe_flush()
-        return event_id
+        return str(event_id)
 
     def _maybe_flush(self) -> None:
         pending = len(self._items) + len(self._steps) + len(self._events) + len(self._preferences)
@@ -285,7 +274,7 @@ class Batch:
             if connection.dialect.name == "sqlite":
                 _sqlite_insert(connection, table, tuple(rows[0]), [tuple(r.values()) for r in rows])
             else:
-                connection.execute(self._store._insert(table), rows)
+                connection.execute(_insert(table), rows)
         self.written += self._write_events(label_events, EVENT_COLUMNS, self._events)
         self.written += self._write_events(preference_events, PREFERENCE_COLUMNS, self._preferences)
         for buffer in (
@@ -316,10 +305,15 @@ class Batch:
                 ]
             return _postgres.copy_insert(connection, table, columns, rows)
         inserted = connection.execute(
-            self._store._insert(table).returning(table.c.seq),
+            _insert(table).returning(table.c.seq),
             [dict(zip(columns, row, strict=True)) for row in rows],
         )
         return len(inserted.all())
+
+
+def _insert(table: sa.Table) -> Any:
+    """A PostgreSQL INSERT that skips rows whose key is already there (idempotent writes)."""
+    return postgresql.insert(table).on_conflict_do_nothing()
 
 
 def _sqlite_insert(

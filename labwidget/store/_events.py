@@ -6,15 +6,79 @@ import hashlib
 import json
 import math
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, TypedDict
 
 from labwidget.store._errors import LabelError
 from labwidget.store.schema import FINISH_REASONS, KINDS, PREFERENCES
 
 RATINGS = (-1, 0, 1)
 StepSpec = str | Sequence[str]
+
+
+class Provenance(TypedDict, total=False):
+    """Who made an event, when, and how sure: what every event may carry, label or preference.
+
+    Attributes:
+        event_id: the event's id (1 to 64 characters; made when absent). A repeated id is
+            stored once, so a resent event is harmless.
+        annotator: whose event it is (default: the store's annotator).
+        source: ``"human"`` (the default), ``"model:<name>"`` or ``"auto:<method>"``.
+        confidence: how sure the annotator was, if they said.
+        duration_ms: the time spent on it, whole milliseconds.
+        client_time: the page's clock when it was made, ms since 1970 (advisory).
+        created_at: when it happened (default now); a naive datetime is UTC.
+    """
+
+    event_id: str | None
+    annotator: str | None
+    source: str
+    confidence: float | None
+    duration_ms: int | None
+    client_time: float | None
+    created_at: datetime | None
+
+
+class Noted(Provenance, total=False):
+    """A label event's ``Provenance`` and its ``meta``: any JSON-able facts about it."""
+
+    meta: dict[str, Any] | None
+
+
+class AtAlternative(Noted, total=False):
+    """A step label's ``Noted`` fields and ``alt``, the alternative it is on (default 0)."""
+
+    alt: int
+
+
+class LabelFields(AtAlternative, total=False):
+    """Every field of a label event besides its kind and item (see ``Store.record``).
+
+    Attributes:
+        step: the step it is on; None for a label of the whole item (``finish``, ``score``).
+        value: a rating, flag, choice, prediction or adjudication value.
+        text: a replacement, note or finish reason.
+        score: a number: an item's score, or a prediction's probability.
+    """
+
+    step: int | None
+    value: int | None
+    text: str | None
+    score: float | None
+
+
+def check_fields(event: Mapping[str, object], fields: type[Any], method: str) -> None:
+    """Refuse a keyword ``fields`` (a TypedDict) does not name, as a signature would.
+
+    >>> check_fields({"colour": 1}, Noted, "record")
+    Traceback (most recent call last):
+    ...
+    TypeError: record() got an unexpected keyword argument 'colour'
+    """
+    unknown = sorted(event.keys() - fields.__optional_keys__)
+    if unknown:
+        raise TypeError(f"{method}() got an unexpected keyword argument {unknown[0]!r}")
 
 
 def utcnow() -> datetime:

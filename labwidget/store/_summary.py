@@ -41,16 +41,19 @@ def _hours(ms: int) -> float:
 
 def options(
     settings: dict[str, Any],
-    *,
-    since: Any,
-    until: Any,
-    dataset: str | None,
     timezone_name: str | None,
     week_start: str | None,
     weekly_cap_h: float | None,
     idle_cap_s: float,
+    *,
+    since: Any = None,
+    until: Any = None,
+    dataset: str | None = None,
 ) -> dict[str, Any]:
-    """The summary's options, checked: the arguments, else the store's settings, else defaults."""
+    """The summary's options, checked: the arguments, else the store's settings, else defaults.
+
+    The week's (``timezone_name`` to ``idle_cap_s``) come first: a week's figures need only them.
+    """
     zone = check("timezone", timezone_name or settings.get("timezone") or "UTC")
     first_day = check("week_start", week_start or settings.get("week_start") or "monday")
     cap = check("weekly_cap_h", weekly_cap_h)

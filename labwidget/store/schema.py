@@ -21,24 +21,57 @@ metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 # SQLite only makes an INTEGER PRIMARY KEY an alias of its rowid (and so auto-incrementing).
 BigIntId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
+
+def _item_key() -> sa.Column[str]:
+    """An ``item_id`` column keyed on an item, and gone with it: rows that belong to an item."""
+    return sa.Column(
+        "item_id", sa.String(64), sa.ForeignKey("items.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+def _content_columns(*what: sa.Column[object]) -> list[sa.Column[object]]:
+    """A content table's columns: hash id, dataset, prompt, ``what`` it holds, its provenance."""
+    return [
+        sa.Column("id", sa.String(64), primary_key=True),
+        sa.Column("dataset", sa.String(200), nullable=False),
+        sa.Column("prompt", sa.Text(), nullable=False),
+        *what,
+        sa.Column("meta", sa.JSON(), nullable=False),
+        sa.Column("source", sa.String(200), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    ]
+
+
+def _event_columns(subject: str, *what: sa.Column[object]) -> list[sa.Column[object]]:
+    """An event table's columns: its order, id and ``subject``, ``what`` it says, its provenance.
+
+    Label and preference events carry the same provenance (``labwidget.store.Provenance``).
+    """
+    return [
+        sa.Column("seq", BigIntId, primary_key=True, autoincrement=True),
+        sa.Column("event_id", sa.String(64), nullable=False, unique=True),
+        sa.Column(f"{subject}_id", sa.String(64), sa.ForeignKey(f"{subject}s.id"), nullable=False),
+        *what,
+        sa.Column("annotator", sa.String(200), nullable=False),
+        sa.Column("source", sa.String(200), nullable=False),
+        sa.Column("confidence", sa.Float(), nullable=True),
+        sa.Column("duration_ms", sa.Integer(), nullable=True),
+        sa.Column("client_time", sa.Float(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    ]
+
+
 items = sa.Table(
     "items",
     metadata,
-    sa.Column("id", sa.String(64), primary_key=True),
-    sa.Column("dataset", sa.String(200), nullable=False),
-    sa.Column("prompt", sa.Text(), nullable=False),
-    sa.Column("meta", sa.JSON(), nullable=False),
-    sa.Column("source", sa.String(200), nullable=True),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    *_content_columns(),
     sa.Index(None, "dataset"),
 )
 
 steps = sa.Table(
     "steps",
     metadata,
-    sa.Column(
-        "item_id", sa.String(64), sa.ForeignKey("items.id", ondelete="CASCADE"), primary_key=True
-    ),
+    _item_key(),
     sa.Column("position", sa.Integer(), primary_key=True),
     sa.Column("alt", sa.Integer(), primary_key=True),
     sa.Column("text", sa.Text(), nullable=False),
@@ -67,19 +100,13 @@ PREFERENCES = ("a", "b", "tie")
 label_events = sa.Table(
     "label_events",
     metadata,
-    sa.Column("seq", BigIntId, primary_key=True, autoincrement=True),
-    sa.Column("event_id", sa.String(64), nullable=False, unique=True),
-    sa.Column("item_id", sa.String(64), sa.ForeignKey("items.id"), nullable=False),
-    sa.Column("step", sa.Integer(), nullable=True),
-    sa.Column("alt", sa.Integer(), nullable=False),
-    sa.Column("kind", sa.String(16), nullable=False),
-    sa.Column("value", sa.Integer(), nullable=True),
-    sa.Column("annotator", sa.String(200), nullable=False),
-    sa.Column("source", sa.String(200), nullable=False),
-    sa.Column("confidence", sa.Float(), nullable=True),
-    sa.Column("duration_ms", sa.Integer(), nullable=True),
-    sa.Column("client_time", sa.Float(), nullable=True),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    *_event_columns(
+        "item",
+        sa.Column("step", sa.Integer(), nullable=True),
+        sa.Column("alt", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(16), nullable=False),
+        sa.Column("value", sa.Integer(), nullable=True),
+    ),
     sa.Column("text", sa.Text(), nullable=True),
     sa.Column("score", sa.Float(), nullable=True),
     sa.Column("meta", sa.JSON(), nullable=True),
@@ -97,39 +124,27 @@ label_events = sa.Table(
 comparisons = sa.Table(
     "comparisons",
     metadata,
-    sa.Column("id", sa.String(64), primary_key=True),
-    sa.Column("dataset", sa.String(200), nullable=False),
-    sa.Column("prompt", sa.Text(), nullable=False),
-    sa.Column("answer_a", sa.Text(), nullable=False),
-    sa.Column("answer_b", sa.Text(), nullable=False),
-    sa.Column("meta", sa.JSON(), nullable=False),
-    sa.Column("source", sa.String(200), nullable=True),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    *_content_columns(
+        sa.Column("answer_a", sa.Text(), nullable=False),
+        sa.Column("answer_b", sa.Text(), nullable=False),
+    ),
 )
 
 preference_events = sa.Table(
     "preference_events",
     metadata,
-    sa.Column("seq", BigIntId, primary_key=True, autoincrement=True),
-    sa.Column("event_id", sa.String(64), nullable=False, unique=True),
-    sa.Column("comparison_id", sa.String(64), sa.ForeignKey("comparisons.id"), nullable=False),
-    sa.Column("preference", sa.String(4), nullable=True),
-    sa.Column("strength", sa.Float(), nullable=True),
-    sa.Column("annotator", sa.String(200), nullable=False),
-    sa.Column("source", sa.String(200), nullable=False),
-    sa.Column("confidence", sa.Float(), nullable=True),
-    sa.Column("duration_ms", sa.Integer(), nullable=True),
-    sa.Column("client_time", sa.Float(), nullable=True),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    *_event_columns(
+        "comparison",
+        sa.Column("preference", sa.String(4), nullable=True),
+        sa.Column("strength", sa.Float(), nullable=True),
+    ),
     sa.Index(None, "comparison_id", "annotator", "seq"),
 )
 
 claims = sa.Table(
     "claims",
     metadata,
-    sa.Column(
-        "item_id", sa.String(64), sa.ForeignKey("items.id", ondelete="CASCADE"), primary_key=True
-    ),
+    _item_key(),
     sa.Column("annotator", sa.String(200), primary_key=True),
     sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
@@ -145,9 +160,7 @@ SCORE_KINDS = ("logprob", "entropy", "score")
 token_scores = sa.Table(
     "token_scores",
     metadata,
-    sa.Column(
-        "item_id", sa.String(64), sa.ForeignKey("items.id", ondelete="CASCADE"), primary_key=True
-    ),
+    _item_key(),
     sa.Column("kind", sa.String(16), nullable=False),
     sa.Column("tokens", sa.LargeBinary(), nullable=False),
     sa.Column("scores", sa.LargeBinary(), nullable=False),
@@ -171,9 +184,7 @@ token_scores = sa.Table(
 item_queue = sa.Table(
     "item_queue",
     metadata,
-    sa.Column(
-        "item_id", sa.String(64), sa.ForeignKey("items.id", ondelete="CASCADE"), primary_key=True
-    ),
+    _item_key(),
     sa.Column("dataset", sa.String(200), nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("people", sa.Integer(), nullable=False, server_default="0"),
@@ -200,9 +211,7 @@ item_queue = sa.Table(
 item_people = sa.Table(
     "item_people",
     metadata,
-    sa.Column(
-        "item_id", sa.String(64), sa.ForeignKey("items.id", ondelete="CASCADE"), primary_key=True
-    ),
+    _item_key(),
     sa.Column("annotator", sa.String(200), primary_key=True),
 )
 

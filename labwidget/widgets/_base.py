@@ -1,8 +1,9 @@
 """LabWidget: what every labwidget widget shares — its bundle, its store, the event/ack protocol.
 
 The browser sends each label as a custom message ``{kind, id, ...}`` with an id it made. Python
-commits it in its own transaction and only then replies ``{kind: "ack", id}``, so the page marks
-a label saved only once it is durable; a failure replies ``{kind: "error", id, message}``.
+commits it in its own transaction (``labwidget.commits``, as the server extension would) and only
+then replies ``{kind: "ack", id}``, so the page marks a label saved only once it is durable; a
+failure replies ``{kind: "error", id, message}``.
 
 The ack is what the labeler waits for, so a handler may leave work that only refreshes the
 widget's traits (re-reading what is saved) as a follow-up: it runs right after the ack is sent,
@@ -21,8 +22,9 @@ from typing import Any, ClassVar
 import anywidget
 import traitlets
 
-from labwidget._server import STATIC, digest
-from labwidget.store import LabelError, Store
+from labwidget._bundle import STATIC, digest
+from labwidget.commits import reply
+from labwidget.store import Store
 
 # The longest an ack's follow-up waits for ipykernel to have sent the ack.
 ACK_SEND_WAIT_S = 0.05
@@ -54,7 +56,7 @@ class LabWidget(anywidget.AnyWidget):
     ).tag(sync=True)
     _direct = traitlets.Dict(
         help="The kernel's signed word that labwidget's server extension may commit this "
-        "widget's events itself (labwidget._direct): {context, signature}, or {} where not."
+        "widget's events itself (labwidget._signing): {context, signature}, or {} where not."
     ).tag(sync=True)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -77,7 +79,11 @@ class LabWidget(anywidget.AnyWidget):
         self.on_msg(self._on_custom_msg)
 
     def _handlers(self) -> dict[str, Handler]:
-        """The message kinds this widget accepts, each with its handler."""
+        """The message kinds this widget accepts, each with its handler.
+
+        A handler of an event that writes commits it with ``labwidget.commits.commit``, under
+        the widget's context: the same code the server extension runs for the same event.
+        """
         return {}
 
     def _on_custom_msg(self, _widget: Any, content: Any, _buffers: Any) -> None:
@@ -94,14 +100,10 @@ class LabWidget(anywidget.AnyWidget):
         try:
             with self._lock:
                 follow_up = handler(content)
-        except (LabelError, KeyError, TypeError, ValueError) as exc:
-            self._reply_error(event_id, f"not saved: {exc}")
-            return
         except Exception as exc:  # a failed write must reach the page, never vanish in the kernel
-            log.exception("labwidget could not store event %s", event_id)
-            self._reply_error(event_id, f"not saved: {type(exc).__name__}: {exc}")
+            self.send(reply(event_id, exc))
             return
-        self.send({"kind": "ack", "id": event_id})
+        self.send(reply(event_id))
         if follow_up is None:
             return
         self._wait_until_sent()

@@ -12,8 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from labwidget.store import Store
-from labwidget.store.schema import SCORE_KINDS
+from labwidget.store import SCORE_KINDS, Store
 from labwidget.widgets._buffers import check_token_layout, pack_float32, pack_strings
 
 # What the traits hold for an item without token scores: no heatmap.

@@ -6,11 +6,10 @@ from typing import Any
 
 import traitlets
 
-from labwidget._direct import kernel_key, signed_context
-from labwidget.store import Store
-from labwidget.store.schema import PREFERENCES
+from labwidget._signing import kernel_key, signed_context
+from labwidget.commits import commit, pair_context
+from labwidget.store import PREFERENCES, Store
 from labwidget.widgets._base import FollowUp, Handler, LabWidget
-from labwidget.widgets._commits import commit_preference
 from labwidget.widgets._inputs import check_text
 
 
@@ -80,14 +79,14 @@ class PairLabeler(LabWidget):
             comparison_id=new_id,
             preference=preference,
             strength=strength,
-            _direct=signed_context(store, {"widget": "pair", "comparison": new_id}, kernel_key()),
+            _direct=signed_context(store, pair_context(new_id), kernel_key()),
         )
 
     def _handlers(self) -> dict[str, Handler]:
         return {"preference": self._on_preference, "committed": self._on_committed}
 
     def _on_preference(self, event: dict[str, Any]) -> FollowUp:
-        new = commit_preference(self.store, self.comparison_id, event)
+        new = commit(self.store, pair_context(self.comparison_id), event)
         preference, strength = event["preference"], event.get("strength")
         # A resent event may be older than one committed since; only the store knows which is
         # current then. A new event is the newest, so the store need not be asked.

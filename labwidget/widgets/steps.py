@@ -8,12 +8,11 @@ from typing import Any, Protocol
 
 import traitlets
 
-from labwidget._direct import kernel_key, signed_context
-from labwidget.store import StepSpec, Store
-from labwidget.store._events import alternatives_of
+from labwidget._signing import kernel_key, signed_context
+from labwidget.commits import commit, step_of, steps_context
+from labwidget.store import StepSpec, Store, alternatives_of
 from labwidget.widgets._base import FollowUp, Handler, LabWidget
 from labwidget.widgets._buffers import unpack_float32
-from labwidget.widgets._commits import commit_step_label, commit_step_undo, step_of
 from labwidget.widgets._inputs import Suggestion, check_steps, check_suggestions, check_text
 from labwidget.widgets._queue import done_items, resume_at
 from labwidget.widgets._tokens import stored_token_traits, token_traits
@@ -71,14 +70,7 @@ def item_traits(
         "saved": saved,
         "step_labels": [ratings[0] for ratings in saved["ratings"]],
         "_direct": signed_context(
-            store,
-            {
-                "widget": "steps",
-                "item": item_id,
-                "steps": len(item["steps"]),
-                "suggestions": suggestions,
-            },
-            kernel_key(),
+            store, steps_context(item_id, len(item["steps"]), suggestions), kernel_key()
         ),
     }
 
@@ -330,8 +322,12 @@ class StepLabeler(LabWidget):
             raise ValueError(f"there is no queue position {position!r}")
         self._show(min(max(position, 0), len(self._queue) - 1))
 
+    def _context(self) -> dict[str, Any]:
+        """What this labeler shows, which decides what its events may write."""
+        return steps_context(self.item_id, len(self.steps), self.suggestions)
+
     def _on_label(self, event: dict[str, Any]) -> FollowUp:
-        commit_step_label(self.store, self.item_id, len(self.steps), self.suggestions, event)
+        commit(self.store, self._context(), event)
         self._session_labels += 1
         return self._show_committed
 
@@ -358,7 +354,7 @@ class StepLabeler(LabWidget):
             self.progress = self._progress(self._position)
 
     def _on_undo(self, event: dict[str, Any]) -> None:
-        commit_step_undo(self.store, self.item_id, len(self.steps), event)
+        commit(self.store, self._context(), event)
         self._refresh()
 
 

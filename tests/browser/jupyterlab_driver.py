@@ -18,9 +18,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from labwidget import _server
+from labwidget.server import LOADED
 
 SERVER_READY_TIMEOUT_S = 90
+# The server extension as this checkout enables it, whatever an older install of it enabled.
+CONFIG = Path(__file__).resolve().parents[2] / "jupyter-config"
+CHROMIUM = os.environ.get("LABWIDGET_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
 
 KERNEL_IDLE = """() => {
   const panel = window.jupyterapp && window.jupyterapp.shell.currentWidget;
@@ -28,6 +42,21 @@ KERNEL_IDLE = """() => {
     && panel.sessionContext.session.kernel;
   return !!kernel && kernel.connectionStatus === 'connected' && kernel.status === 'idle';
 }"""
+
+
+@contextmanager
+def chromium() -> Iterator[Any]:
+    """Headless Chromium, as the browser tests and the benchmarks launch it."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 def open_notebook(page: Any, server: Any, name: str) -> None:
@@ -160,6 +189,7 @@ def running_jupyter_lab(base: Path) -> Iterator[JupyterServer]:
     env = dict(
         os.environ,
         JUPYTER_CONFIG_DIR=str(base / "config"),
+        JUPYTER_CONFIG_PATH=str(CONFIG),
         JUPYTER_RUNTIME_DIR=str(base / "runtime"),
         JUPYTERLAB_SETTINGS_DIR=str(base / "lab-settings"),
         JUPYTERLAB_WORKSPACES_DIR=str(base / "workspaces"),
@@ -204,7 +234,7 @@ def running_jupyter_lab(base: Path) -> Iterator[JupyterServer]:
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"jupyter lab did not answer in {SERVER_READY_TIMEOUT_S} s")
                 time.sleep(0.1)
-            if _server.LOADED not in log_path.read_text():
+            if LOADED not in log_path.read_text():
                 raise RuntimeError(f"labwidget's server extension did not load: {log_path}")
             yield server
         finally:

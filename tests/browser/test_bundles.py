@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from labwidget._server import STATIC, digest
+from labwidget._bundle import STATIC, digest
 from tests.browser.jupyterlab_driver import (
     open_notebook,
     run_all_cells,

@@ -18,7 +18,7 @@ import pytest
 import websocket
 
 import labwidget as lw
-from labwidget._direct import signed_context
+from labwidget._signing import signed_context
 from tests.browser.jupyterlab_driver import (
     JupyterServer,
     open_notebook,
