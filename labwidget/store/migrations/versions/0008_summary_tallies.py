@@ -37,8 +37,11 @@ COUNTED = (
     "({e}.kind = 'finish' OR ({e}.kind = 'rating' AND {e}.value IS NOT NULL)"
     " OR ({e}.kind = 'flag' AND {e}.value = 1))"
 )
+# The same step, NULL-safely (a finish has none). SQLite's IS, an equality its planner looks
+# up in the (item_id, step, alt, annotator, seq) index; with an OR instead it scanned all of an
+# annotator's events per key. PostgreSQL finds the item's few events by item_id and filters.
 SAME_KEY = (
-    "p.item_id = t.item_id AND (p.step = t.step OR (p.step IS NULL AND t.step IS NULL))"
+    "p.item_id = t.item_id AND p.step {same} t.step"
     " AND p.alt = t.alt AND p.annotator = t.annotator AND p.kind = t.kind"
 )
 
@@ -132,7 +135,7 @@ AS $fold$
 BEGIN
   PERFORM pg_advisory_xact_lock(hashtext('labwidget_tally'));
   {ACTIVITY.format(hour=POSTGRES_HOUR, new="e." + MINE)};
-  {CURRENT.format(new="e." + MINE, old="NOT p." + MINE)};
+  {CURRENT.format(new="e." + MINE, old="NOT p." + MINE, same="IS NOT DISTINCT FROM")};
   DELETE FROM label_tally_pending WHERE txid = txid_current();
   DELETE FROM label_tally_marks WHERE txid = txid_current();
   RETURN NULL;
@@ -178,7 +181,8 @@ def upgrade() -> None:
     postgres = bind.dialect.name == "postgresql"
     hour = POSTGRES_HOUR if postgres else SQLITE_HOUR
     op.execute(ACTIVITY.format(hour=hour, new="true"))
-    op.execute(CURRENT.format(new="true", old="false"))
+    same = "IS NOT DISTINCT FROM" if postgres else "IS"
+    op.execute(CURRENT.format(new="true", old="false", same=same))
     if postgres:
         op.create_table(
             "label_tally_pending",
