@@ -158,3 +158,49 @@ def test_people_are_counted_once_per_item(store: lw.Store) -> None:
 def test_an_unknown_order_is_refused(store: lw.Store) -> None:
     with pytest.raises(ValueError, match="order is one of oldest, random, uncertainty"):
         store.claim(1, order="loudest")
+
+
+def _import_labels(store: lw.Store, ids: list[str], *, bulk: bool) -> None:
+    """The same 1,200 labels, in one batch (large enough for the bulk path) or one by one."""
+    people = ("alice", "bob", "carol", "dave")
+    labels = [
+        {"item": item, "step": step, "value": 1 - (k + step) % 3, "annotator": who}
+        for k, item in enumerate(ids)
+        for who in people[: 1 + k % 4]
+        for step in range(3)
+    ]
+    labels += [
+        {"item": item, "step": 0, "value": 1, "annotator": "auto:mc", "source": "auto:mc"}
+        for item in ids[::2]
+    ]
+    labels.append(dict(labels[0]))  # a person's label again: still one person
+    if bulk:
+        with store.batch() as batch:
+            for label in labels:
+                batch.record("rating", **label)
+    else:
+        for label in labels:
+            store.record("rating", **label)
+
+
+def test_a_bulk_import_counts_people_as_single_labels_do(store: lw.Store) -> None:
+    ids = {
+        way: [store.add_item(f"{way} {k}", ["a", "b", "c"], dataset=way) for k in range(160)]
+        for way in ("bulk", "single")
+    }
+    for way in ids:  # someone was there before the import
+        store.record_label(item=ids[way][0], step=0, value=1, annotator="dave")
+        store.record_label(item=ids[way][1], step=2, value=0, annotator="erin")
+    _import_labels(store, ids["bulk"], bulk=True)
+    _import_labels(store, ids["single"], bulk=False)
+    people = {way: [row["people"] for row in store.queue(ids[way])] for way in ids}
+    order = {way: sorted(ids[way]) for way in ids}
+    by_item = {way: dict(zip(order[way], people[way], strict=True)) for way in ids}
+    assert [by_item["bulk"][i] for i in ids["bulk"]] == [
+        by_item["single"][i] for i in ids["single"]
+    ]
+    # One to four people per item, and dave and erin where no one of those four was.
+    assert sum(people["bulk"]) == 160 // 4 * (1 + 2 + 3 + 4) + 2
+    # The per-label upkeep is back after the import: a new person is still counted.
+    store.record_label(item=ids["bulk"][5], step=1, value=1, annotator="frank")
+    assert store.queue([ids["bulk"][5]])[0]["people"] == by_item["bulk"][ids["bulk"][5]] + 1

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from labwidget.store import _postgres, _token_scores
+from labwidget.store import _postgres, _token_scores, _upkeep
 from labwidget.store._errors import LabelError
 from labwidget.store._events import (
     LabelFields,
@@ -295,6 +295,9 @@ class Batch:
             return 0
         connection = self._connection
         if connection.dialect.name == "sqlite":
+            if table is label_events and len(rows) >= _upkeep.BULK_ROWS:
+                with _upkeep.sqlite_bulk(connection):
+                    return _sqlite_insert(connection, table, columns, rows)
             return _sqlite_insert(connection, table, columns, rows)
         if len(rows) >= COPY_FROM_ROWS:
             meta_at = columns.index("meta") if "meta" in columns else None

@@ -89,10 +89,13 @@ def summarize(connection: sa.Connection, opts: dict[str, Any], now: datetime) ->
     """Every figure over the whole window of ``opts``, as plain data."""
     f = _filters(opts)
     seqs = q.last_seqs(connection)
-    rows = [
-        *q.activity(connection, q.LABELS, f, 0, seqs["labels"]),
-        *q.activity(connection, q.PREFERENCES, f, 0, seqs["preferences"]),
-    ]
+    # Label events are counted from the tallies the database keeps where the options allow,
+    # in the same read transaction as ``seqs`` (on SQLite a snapshot: they agree).
+    if q.tallied(f, window=True):
+        labels = q.tallied_activity(connection, f)
+    else:
+        labels = q.activity(connection, q.LABELS, f, 0, seqs["labels"])
+    rows = [*labels, *q.activity(connection, q.PREFERENCES, f, 0, seqs["preferences"])]
     hours = sorted({row[0] for row in rows})
     span = _parse_hour(hours[-1]) - _parse_hour(hours[0]) if hours else timedelta(0)
     bucket = "hour" if span <= timedelta(days=HOURLY_UP_TO_DAYS) else "day"
@@ -105,13 +108,19 @@ def summarize(connection: sa.Connection, opts: dict[str, Any], now: datetime) ->
         "distribution": [],
     }
     _add_activity(summary, rows)
-    counts = q.distribution(connection, q.LABELS, f, 0, seqs["labels"])
+    if q.tallied(f, window=False):
+        counts = q.tallied_distribution(connection, f)
+    else:
+        counts = q.distribution(connection, q.LABELS, f, 0, seqs["labels"])
     counts.update(q.distribution(connection, q.PREFERENCES, f, 0, seqs["preferences"]))
     _add_distribution(summary, counts)
     week = week_of(now, opts["timezone"], opts["week_start"])
     summary["week"] = _week_section(week, opts)
     _add_week(
-        summary, _week_ms(connection, week, f.idle_cap_ms, seqs, {"labels": 0, "preferences": 0})
+        summary,
+        _week_ms(
+            connection, week, f.idle_cap_ms, seqs, {"labels": 0, "preferences": 0}, tallies=True
+        ),
     )
     summary["queue"] = _queue(q.queue(connection, opts["dataset"], now), 0)
     return _finish(summary)
@@ -258,14 +267,28 @@ def _week_section(week: Week, opts: dict[str, Any]) -> dict[str, Any]:
 
 
 def _week_ms(
-    connection: sa.Connection, week: Week, cap_ms: int, hi: dict[str, int], lo: dict[str, int]
+    connection: sa.Connection,
+    week: Week,
+    cap_ms: int,
+    hi: dict[str, int],
+    lo: dict[str, int],
+    *,
+    tallies: bool = False,
 ) -> dict[str, int]:
-    """Each person's capped milliseconds this week among events in ``(lo, hi]``."""
+    """Each person's capped milliseconds this week among events in ``(lo, hi]``.
+
+    With ``tallies``, label events are read from the hourly tallies where the week and the cap
+    fit them (the whole store up to ``hi``: ``lo`` must be 0).
+    """
     total: dict[str, int] = {}
     for spec, name in ((q.LABELS, "labels"), (q.PREFERENCES, "preferences")):
-        found = q.hours_between(
-            connection, spec, week.start, week.end, cap_ms, lo=lo[name], hi=hi[name]
-        )
+        on_hours = q.on_the_hour(week.start) and q.on_the_hour(week.end)
+        if tallies and spec is q.LABELS and cap_ms == q.TALLIED_CAP_MS and on_hours:
+            found = q.tallied_hours(connection, week.start, week.end)
+        else:
+            found = q.hours_between(
+                connection, spec, week.start, week.end, cap_ms, lo=lo[name], hi=hi[name]
+            )
         for annotator, ms in found.items():
             total[annotator] = total.get(annotator, 0) + ms
     return total

@@ -13,12 +13,22 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from labwidget.store.schema import claims, comparisons, items, label_events, preference_events
+from labwidget.store.schema import (
+    claims,
+    comparisons,
+    items,
+    label_activity,
+    label_current,
+    label_events,
+    preference_events,
+)
 
 # Label kinds the distribution counts; each is "current" per (item, step, alt, annotator, kind).
 COUNTED_KINDS = ("rating", "flag", "finish")
 # Event numbers per IN list: well under every backend's limit on bound parameters.
 CHUNK = 5_000
+# The idle cap the tallies of label events count time with (migration 0008).
+TALLIED_CAP_MS = 600_000
 
 
 @dataclass(frozen=True)
@@ -120,6 +130,56 @@ def activity(
         .group_by(hour, table.c.annotator, table.c.source)
     )
     return [(hour_key(h), a, s, int(n), int(ms)) for h, a, s, n, ms in connection.execute(query)]
+
+
+def on_the_hour(at: datetime | None) -> bool:
+    """Whether an instant (or an open end) falls on a whole UTC hour, as the tallies count."""
+    return at is None or (at.minute, at.second, at.microsecond) == (0, 0, 0)
+
+
+def tallied(f: Filters, *, window: bool) -> bool:
+    """Whether the tallies answer for label events under ``f`` (``window``: per hour only)."""
+    if f.idle_cap_ms != TALLIED_CAP_MS:
+        return False
+    if window:
+        return on_the_hour(f.since) and on_the_hour(f.until)
+    return f.since is None and f.until is None
+
+
+def tallied_activity(connection: sa.Connection, f: Filters) -> list[tuple[str, str, str, int, int]]:
+    """``activity`` of label events, read from ``label_activity`` (``tallied(f, window=True)``)."""
+    t = label_activity.c
+    query = sa.select(t.hour, t.annotator, t.source, sa.func.sum(t.labels), sa.func.sum(t.ms))
+    if f.since is not None:
+        query = query.where(t.hour >= hour_key(f.since))
+    if f.until is not None:
+        query = query.where(t.hour < hour_key(f.until))
+    if f.dataset is not None:
+        query = query.where(t.dataset == f.dataset)
+    query = query.group_by(t.hour, t.annotator, t.source)
+    return [(h, a, s, int(n), int(ms)) for h, a, s, n, ms in connection.execute(query) if n]
+
+
+def tallied_distribution(
+    connection: sa.Connection, f: Filters
+) -> dict[tuple[str, str, str, str], int]:
+    """``distribution`` of label events, read from ``label_current`` (no window)."""
+    t = label_current.c
+    query = sa.select(t.dataset, t.source, t.kind, t.value, t.labels).where(t.labels != 0)
+    if f.dataset is not None:
+        query = query.where(t.dataset == f.dataset)
+    return {(d, s, k, v): int(n) for d, s, k, v, n in connection.execute(query)}
+
+
+def tallied_hours(connection: sa.Connection, start: datetime, end: datetime) -> dict[str, int]:
+    """``hours_between`` of label events at the tallies' cap, for a week on whole hours."""
+    t = label_activity.c
+    query = (
+        sa.select(t.annotator, sa.func.sum(t.ms))
+        .where(t.source == "human", t.hour >= hour_key(start), t.hour < hour_key(end))
+        .group_by(t.annotator)
+    )
+    return {name: int(ms or 0) for name, ms in connection.execute(query)}
 
 
 def hours_between(

@@ -215,6 +215,30 @@ item_people = sa.Table(
     sa.Column("annotator", sa.String(200), primary_key=True),
 )
 
+# Counts the database keeps as labels are written (migration 0008), which the summary reads
+# instead of every event: label events and capped human milliseconds (at most 10 minutes an
+# event) per UTC hour ("YYYY-MM-DD HH"), dataset, annotator and source; and the current labels
+# per dataset, source, kind and value (see ``_summary_sql.distribution``). A row may hold 0.
+label_activity = sa.Table(
+    "label_activity",
+    metadata,
+    sa.Column("hour", sa.String(13), primary_key=True),
+    sa.Column("dataset", sa.String(200), primary_key=True),
+    sa.Column("source", sa.String(200), primary_key=True),
+    sa.Column("annotator", sa.String(200), primary_key=True),
+    sa.Column("labels", sa.BigInteger(), nullable=False),
+    sa.Column("ms", sa.BigInteger(), nullable=False),
+)
+label_current = sa.Table(
+    "label_current",
+    metadata,
+    sa.Column("dataset", sa.String(200), primary_key=True),
+    sa.Column("source", sa.String(200), primary_key=True),
+    sa.Column("kind", sa.String(16), primary_key=True),
+    sa.Column("value", sa.Text(), primary_key=True),
+    sa.Column("labels", sa.BigInteger(), nullable=False),
+)
+
 # Store-wide settings a team shares, one JSON value per name (see labwidget.store._settings),
 # such as the weekly cap on labeling hours.
 settings = sa.Table(
