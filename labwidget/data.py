@@ -57,8 +57,8 @@ def _pad_id(tokenizer: Any) -> int:
 class StepDataset(torch.utils.data.Dataset[dict[str, list[int]]]):
     r"""Stepwise examples ``{input_ids, labels}`` for a process reward model, read from a store.
 
-    The rows are those ``labwidget.formats.trl.stepwise`` exports (PRM800K branches, the
-    ``neutral`` policy), tokenized as TRL 1.13's ``PRMTrainer`` does; see ``encode_steps``.
+    The rows are those ``labwidget.formats.trl.stepwise`` exports, made by the same function
+    (``formats.trl.labeling_rows``: PRM800K branches, the ``neutral`` policy), tokenized as TRL 1.13's ``PRMTrainer`` does; see ``encode_steps``.
 
     Truncation is never silent. ``max_length`` and ``max_completion_length`` cut the labels of
     the steps past the limit; a row can lose all of them, and such a row trains on nothing (a
@@ -73,8 +73,9 @@ class StepDataset(torch.utils.data.Dataset[dict[str, list[int]]]):
         neutral: what a 0 rating becomes: ``"false"``, ``"true"`` or ``"drop"`` the row.
         dataset: only items of this dataset.
         annotator: only this annotator's labels.
-        source: only labels from this source: ``"human"``, ``"model"`` or ``"auto"`` (any
-            name after the colon), or an exact one such as ``"model:judge-7b"``.
+        source: only labels from this source: a family (``"human"``, ``"model"``, ``"auto"``:
+            the name and every ``name:…``) or an exact one such as ``"model:judge-7b"``,
+            as ``formats.trl.stepwise`` reads it.
         min_agreement: use an annotator's labels on an item only if each of their ratings is
             shared by at least this fraction of the annotators who rated that step.
         since: only label events recorded at or after this time.
