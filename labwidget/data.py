@@ -58,7 +58,8 @@ class StepDataset(torch.utils.data.Dataset[dict[str, list[int]]]):
     r"""Stepwise examples ``{input_ids, labels}`` for a process reward model, read from a store.
 
     The rows are those ``labwidget.formats.trl.stepwise`` exports, made by the same function
-    (``formats.trl.labeling_rows``: PRM800K branches, the ``neutral`` policy), tokenized as TRL 1.13's ``PRMTrainer`` does; see ``encode_steps``.
+    (``formats.trl.labeling_rows``: PRM800K branches, the ``neutral`` policy), tokenized as
+    TRL 1.13's ``PRMTrainer`` does; see ``encode_steps``.
 
     Truncation is never silent. ``max_length`` and ``max_completion_length`` cut the labels of
     the steps past the limit; a row can lose all of them, and such a row trains on nothing (a
