@@ -1,10 +1,10 @@
 """Reads for the training feed: each labeling's newest labels, events after a ``seq``, a handle.
 
 The datasets and exports of ``labwidget.data`` and ``labwidget.formats`` read a whole store:
-a million label events. ``labeled_items`` leaves the newest event of each (item, annotator,
-kind, step, alternative) to the database (a window over ``seq``) and hands back plain tuples
-from the driver's cursor, an item chunk at a time in item order, so no event is replayed, no
-dict made and no timestamp parsed in Python but the few a labeling's reader needs. ``follow``
+a million label events. ``labeled_items`` reads them an item chunk at a time, in item order,
+as plain tuples from the driver's cursor, and keeps the newest event of each (item, annotator,
+kind, step, alternative) (``_newest``): no event is replayed through ``Labeling.apply``, no
+dict made and no timestamp parsed but the few a labeling's reader needs. ``follow``
 reads ``events_after`` a ``seq`` and waits on ``watch()``; a DataLoader worker reopens the
 store through ``handle()``.
 """
@@ -18,19 +18,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from labwidget.store import _queries
+from labwidget.store import _newest, _queries
 from labwidget.store._core import StoreCore
-from labwidget.store._events import iso
 from labwidget.store._watch import Watch
 from labwidget.store.schema import items, label_events
 
 # Kinds that are no one's labeling: model suggestions, and verdicts applied to the others'.
 NOT_LABELS = ("note", "prediction", "adjudication")
-# Kinds whose newest event a labeling keeps whole (``Labeling.finish``, ``.replacements``).
-WHOLE = ("finish", "replacement")
-# Columns of every newest event; the rest only of events a labeling keeps whole, or its last.
-PLAIN = ("item_id", "annotator", "kind", "step", "alt", "value", "text", "score", "seq", "last")
-CHUNK = 500  # items per query: well under SQLite's bound parameters
+CHUNK = 2_000  # items per query: well under SQLite's bound parameters
 EVENTS_CHUNK = 1_000  # events per ``events_after`` query
 
 
@@ -139,13 +134,12 @@ class Feed(StoreCore):
         for start in range(0, len(order), CHUNK):
             chunk = order[start : start + CHUNK]
             with self._read() as connection:
-                found = _newest_labels(connection, chunk, where)
+                found = _newest.labelings(connection, chunk, where)
                 if not found:
                     continue
                 wanted = [item for item in chunk if item in found]
-                found_items = _queries.item_dicts(connection, items.c.id.in_(wanted))
-                texts = {d["id"]: d for d in found_items}
-                verdicts = _adjudications(connection, wanted)
+                texts = _newest.item_dicts(connection, wanted)
+                verdicts = _newest.adjudications(connection, wanted)
             for item in wanted:
                 if item in texts:
                     yield {
@@ -204,82 +198,3 @@ class Feed(StoreCore):
         can still commit; on SQLite a plain sleep.
         """
         return Watch(self._engine)
-
-
-def _newest_labels(
-    connection: sa.Connection, chunk: list[str], where: list[sa.ColumnElement[bool]]
-) -> dict[str, list[dict[str, Any]]]:
-    """The labelings of ``chunk``'s items: newest event per key by a window, in one query."""
-    e = label_events.c
-    whose = (e.item_id, e.annotator)
-    newest = sa.func.row_number().over(
-        partition_by=(*whose, e.kind, e.step, e.alt), order_by=e.seq.desc()
-    )
-    first = sa.func.min(e.seq).over(partition_by=whose)
-    last = sa.func.max(e.seq).over(partition_by=whose)
-    ranked = (
-        sa.select(label_events, newest.label("rank"), first.label("first"), last.label("last"))
-        .where(e.item_id.in_(chunk), *where)
-        .subquery()
-    )
-    r = ranked.c
-    whole = sa.or_(r.kind.in_(WHOLE), r.seq == r.last)
-    extra = (r.event_id, r.source, r.confidence, r.duration_ms, r.created_at, r.meta)
-    query = (
-        sa.select(*(r[name] for name in PLAIN), *(sa.case((whole, c)) for c in extra))
-        .where(r.rank == 1)
-        .order_by(r.first, r.seq)
-    )
-    dialect = connection.dialect
-    when = label_events.c.created_at.type.dialect_impl(dialect).result_processor(dialect, None)
-    meta = label_events.c.meta.type.dialect_impl(dialect).result_processor(dialect, None)
-    result = connection.execute(query)
-    found: dict[str, list[dict[str, Any]]] = {}
-    current: dict[str, Any] = {"item": None, "annotator": None}
-    rows: Iterator[Any] = iter(result.cursor.fetchmany, [])
-    try:
-        for item, who, kind, step, alt, value, text, score, seq, last, *rest in (
-            row for batch in rows for row in batch
-        ):
-            if who != current["annotator"] or item != current["item"]:
-                current = {"item": item, "annotator": who, "labels": [], "events": []}
-                found.setdefault(item, []).append(current)
-            current["labels"].append((kind, step, alt, value, text, score, seq))
-            if rest[0] is None:
-                continue
-            event_id, source, confidence, duration_ms, created_at, meta_value = rest
-            created = iso(created_at if when is None else when(created_at))  # type: ignore[arg-type]
-            if seq == last:
-                current["last_at"] = created
-            if kind in WHOLE:
-                current["events"].append(
-                    {
-                        "event_id": event_id, "item": item, "step": step, "alt": alt,
-                        "kind": kind, "value": value, "text": text, "score": score,
-                        "annotator": who, "source": source, "confidence": confidence,
-                        "duration_ms": duration_ms, "created_at": created,
-                        "meta": meta_value if meta is None else meta(meta_value),
-                    }
-                )  # fmt: skip
-    finally:
-        result.close()
-    for per_item in found.values():
-        for labeling in per_item:
-            del labeling["item"]
-    return found
-
-
-def _adjudications(
-    connection: sa.Connection, chunk: list[str]
-) -> dict[str, dict[tuple[int, int], int]]:
-    """The newest adjudication of each adjudicated (step, alt) of ``chunk``'s items."""
-    e = label_events.c
-    query = (
-        sa.select(e.item_id, e.step, e.alt, e.value)
-        .where(e.kind == "adjudication", e.item_id.in_(chunk))
-        .order_by(e.seq)
-    )
-    verdicts: dict[str, dict[tuple[int, int], int]] = {}
-    for item, step, alt, value in connection.execute(query):
-        verdicts.setdefault(item, {})[(step, alt)] = value
-    return verdicts
