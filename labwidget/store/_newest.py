@@ -21,8 +21,18 @@ from labwidget.store.schema import items, label_events, steps
 
 # Kinds whose newest event a labeling keeps whole (``Labeling.finish``, ``.replacements``).
 WHOLE = ("finish", "replacement")
-PLAIN = ("item_id", "annotator", "kind", "step", "alt", "value", "text", "score", "seq")
-PLAIN += ("created_at",)
+PLAIN = (
+    "item_id",
+    "annotator",
+    "kind",
+    "step",
+    "alt",
+    "value",
+    "text",
+    "score",
+    "seq",
+    "created_at",
+)
 EXTRA = ("event_id", "source", "confidence", "duration_ms", "meta")
 
 
