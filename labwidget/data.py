@@ -219,6 +219,38 @@ class StepDataset(torch.utils.data.Dataset[dict[str, list[int]]]):
                 self._cache[k] = [next(encoded) for _ in found.get(k, [])]
         return [self._cache[int(self._row_key[i])][int(self._row_branch[i])] for i in indices]
 
+    def follow(
+        self, *, since: int | None = None, poll_s: float = 0.5, idle_s: float | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Encoded examples of each labeling as it is finished: commit order, each once.
+
+        Each ``finish`` event the dataset's filters let through yields its labeling's
+        examples as they read at that moment (the same rows the dataset holds, encoded with
+        its settings, rows left with no label dropped unless ``drop_unlabeled=False``), each
+        with the item's id (``item``) and the event's ``seq``: pass the last ``seq`` as
+        ``since`` to resume without gaps or repeats. ``collate`` ignores both keys. A labeling
+        finished again yields its examples again, as they then read.
+
+        Args:
+            since: start after this ``seq``; ``0`` replays every finish first, None (the
+                default) starts with the next one committed.
+            poll_s: the longest wait between two looks at the store.
+            idle_s: stop after this many seconds without a finish (None: never stop).
+        """
+        finished = follow(
+            self._handle.get(), kind="finish", since=since, poll_s=poll_s, idle_s=idle_s
+        )
+        for event in finished:
+            key = (event["item"], event["annotator"])
+            if self.annotator is not None and key[1] != self.annotator:
+                continue
+            rows = [
+                row for found, rows in self._labeling_rows([key[0]]) if found == key for row in rows
+            ]
+            for example in self.encode(rows):
+                if kept_labels(example) > 0 or not self.drop_unlabeled:
+                    yield {**example, "item": key[0], "seq": event["seq"]}
+
     def encode(self, rows: Sequence[dict[str, Any]]) -> list[dict[str, list[int]]]:
         """Tokenize text rows ``{prompt, completions, labels}`` with this dataset's settings."""
         return encode_steps(rows, self.tokenizer, **self.encoding)  # type: ignore[arg-type]

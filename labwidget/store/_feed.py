@@ -121,7 +121,7 @@ class Feed(StoreCore):
         ``adjudications`` holds the newest adjudication of each (step, alt), by anyone.
 
         Args:
-            item_ids: only these items (default: every item, or every item of ``dataset``).
+            item_ids: only these items, in this order (default: every item, oldest first).
             dataset: only items of this dataset.
             annotator: only this annotator's events.
             source: only events from this source: a family such as ``"model"`` (``model``
@@ -141,7 +141,7 @@ class Feed(StoreCore):
                 texts = _newest.item_dicts(connection, wanted)
                 verdicts = _newest.adjudications(connection, wanted)
             for item in wanted:
-                if item in texts:
+                if item in texts and dataset in (None, texts[item]["dataset"]):
                     yield {
                         "item": texts[item],
                         "labelings": found[item],
