@@ -16,25 +16,21 @@ is kept but the counts.
 from __future__ import annotations
 
 import logging
-import os
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
+from itertools import groupby
 from typing import Any
 
 import numpy as np
-import sqlalchemy as sa
 import torch.utils.data
 
 from labwidget._collate import PreferenceCollator, StepCollator
 from labwidget._encoding import encode_steps, kept_labels, written_labels
 from labwidget._follow import follow
-from labwidget.agreement import adjudicated
-from labwidget.formats._labelings import NOT_LABELS, Labeling, settle
-from labwidget.formats.trl import NEUTRAL, branches, preference
+from labwidget.formats._labelings import Labeling, labelings
+from labwidget.formats.trl import NEUTRAL, labeling_rows, preference
 from labwidget.store import Store
-from labwidget.store._queries import event_dict, item_dicts
-from labwidget.store.schema import items, label_events
 
 __all__ = [
     "PreferenceCollator",
@@ -58,33 +54,12 @@ def _pad_id(tokenizer: Any) -> int:
     raise ValueError("the tokenizer has no pad or EOS token: set tokenizer.pad_token first")
 
 
-class _StoreHandle:
-    """A store that reopens itself in each process (DataLoader workers fork or spawn)."""
-
-    def __init__(self, store: Store) -> None:
-        self._target = store.url.render_as_string(hide_password=False)
-        self._annotator = store.annotator
-        self._store: Store | None = store
-        self._pid = os.getpid()
-
-    def get(self) -> Store:
-        if self._store is None or self._pid != os.getpid():
-            if self._store is not None:
-                # A forked child must leave the parent's connections alone, not close them.
-                self._store._engine.dispose(close=False)
-            self._store = Store(self._target, annotator=self._annotator)
-            self._pid = os.getpid()
-        return self._store
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_store": None}
-
-
 class StepDataset(torch.utils.data.Dataset[dict[str, list[int]]]):
     r"""Stepwise examples ``{input_ids, labels}`` for a process reward model, read from a store.
 
-    The rows are those ``labwidget.formats.trl.stepwise`` exports (PRM800K branches, the
-    ``neutral`` policy), tokenized as TRL 1.13's ``PRMTrainer`` does; see ``encode_steps``.
+    The rows are those ``labwidget.formats.trl.stepwise`` exports, made by the same function
+    (``formats.trl.labeling_rows``: PRM800K branches, the ``neutral`` policy), tokenized as
+    TRL 1.13's ``PRMTrainer`` does; see ``encode_steps``.
 
     Truncation is never silent. ``max_length`` and ``max_completion_length`` cut the labels of
     the steps past the limit; a row can lose all of them, and such a row trains on nothing (a
@@ -99,8 +74,9 @@ class StepDataset(torch.utils.data.Dataset[dict[str, list[int]]]):
         neutral: what a 0 rating becomes: ``"false"``, ``"true"`` or ``"drop"`` the row.
         dataset: only items of this dataset.
         annotator: only this annotator's labels.
-        source: only labels from this source: ``"human"``, ``"model"`` or ``"auto"`` (any
-            name after the colon), or an exact one such as ``"model:judge-7b"``.
+        source: only labels from this source: a family (``"human"``, ``"model"``, ``"auto"``:
+            the name and every ``name:…``) or an exact one such as ``"model:judge-7b"``,
+            as ``formats.trl.stepwise`` reads it.
         min_agreement: use an annotator's labels on an item only if each of their ratings is
             shared by at least this fraction of the annotators who rated that step.
         since: only label events recorded at or after this time.
@@ -158,26 +134,22 @@ class StepDataset(torch.utils.data.Dataset[dict[str, list[int]]]):
             "train_on_last_step_only": train_on_last_step_only,
             "is_eval": is_eval,
         }
-        self._where = _event_filter(source, since, until)
-        self._dataset = dataset
-        self._handle = _StoreHandle(store)
-        self._keys = self._labeling_keys()
+        self._dataset, self._source, self._since, self._until = dataset, source, since, until
+        self._handle = store.handle()
+        self._keys: list[tuple[str, str]] = []  # (item, annotator) of each labeling with rows
         self.truncated_labels = 0
         self.truncated_rows = 0
         self.unlabeled_rows = 0
         # Compact while it grows: 4 bytes per example, not a Python int object.
         row_key, row_branch = array("i"), array("i")
-        for start in range(0, len(self._keys), CHUNK):
-            found = self._read(range(start, min(start + CHUNK, len(self._keys))))
-            flat = [(k, branch) for k, rows in found.items() for branch in range(len(rows))]
-            counts = self._label_counts([row for rows in found.values() for row in rows])
-            for (k, branch), (written, kept) in zip(flat, counts, strict=True):
-                self.truncated_labels += written - kept
-                self.truncated_rows += written > kept
-                self.unlabeled_rows += kept == 0
-                if kept > 0 or not drop_unlabeled:
-                    row_key.append(k)
-                    row_branch.append(branch)
+        found: list[tuple[int, list[dict[str, Any]]]] = []
+        for key, rows in self._labeling_rows(None):
+            found.append((len(self._keys), rows))
+            self._keys.append(key)
+            if len(found) == CHUNK:
+                self._index(found, row_key, row_branch)
+                found = []
+        self._index(found, row_key, row_branch)
         self._row_key = np.frombuffer(row_key, dtype=np.intc)
         self._row_branch = np.frombuffer(row_branch, dtype=np.intc)
         self._cache: dict[int, list[dict[str, list[int]]]] = {}
@@ -199,6 +171,23 @@ class StepDataset(torch.utils.data.Dataset[dict[str, list[int]]]):
         )
         left = f"{self.unlabeled_rows} rows were left with no label"
         return f"{report}; {left}, and the dataset {fate}"
+
+    def _index(
+        self,
+        found: list[tuple[int, list[dict[str, Any]]]],
+        row_key: array[int],
+        row_branch: array[int],
+    ) -> None:
+        """Add the rows of some labelings to the index, counting what truncation cuts."""
+        flat = [(k, branch) for k, rows in found for branch in range(len(rows))]
+        counts = self._label_counts([row for _, rows in found for row in rows])
+        for (k, branch), (written, kept) in zip(flat, counts, strict=True):
+            self.truncated_labels += written - kept
+            self.truncated_rows += written > kept
+            self.unlabeled_rows += kept == 0
+            if kept > 0 or not self.drop_unlabeled:
+                row_key.append(k)
+                row_branch.append(branch)
 
     def _label_counts(self, rows: list[dict[str, Any]]) -> list[tuple[int, int]]:
         """(labels written untruncated, labels kept) per row: one tokenizer call for them all."""
@@ -223,12 +212,44 @@ class StepDataset(torch.utils.data.Dataset[dict[str, list[int]]]):
         if missing:
             if len(self._cache) + len(missing) > CACHE:
                 self._cache.clear()
-            found = self._read(missing)
+            found = self._rows_of(missing)
             flat = [(k, row) for k in missing for row in found.get(k, [])]
             encoded = iter(self.encode([row for _, row in flat]))
             for k in missing:
                 self._cache[k] = [next(encoded) for _ in found.get(k, [])]
         return [self._cache[int(self._row_key[i])][int(self._row_branch[i])] for i in indices]
+
+    def follow(
+        self, *, since: int | None = None, poll_s: float = 0.5, idle_s: float | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Encoded examples of each labeling as it is finished: commit order, each once.
+
+        Each ``finish`` event the dataset's filters let through yields its labeling's
+        examples as they read at that moment (the same rows the dataset holds, encoded with
+        its settings, rows left with no label dropped unless ``drop_unlabeled=False``), each
+        with the item's id (``item``) and the event's ``seq``: pass the last ``seq`` as
+        ``since`` to resume without gaps or repeats. ``collate`` ignores both keys. A labeling
+        finished again yields its examples again, as they then read.
+
+        Args:
+            since: start after this ``seq``; ``0`` replays every finish first, None (the
+                default) starts with the next one committed.
+            poll_s: the longest wait between two looks at the store.
+            idle_s: stop after this many seconds without a finish (None: never stop).
+        """
+        finished = follow(
+            self._handle.get(), kind="finish", since=since, poll_s=poll_s, idle_s=idle_s
+        )
+        for event in finished:
+            key = (event["item"], event["annotator"])
+            if self.annotator is not None and key[1] != self.annotator:
+                continue
+            rows = [
+                row for found, rows in self._labeling_rows([key[0]]) if found == key for row in rows
+            ]
+            for example in self.encode(rows):
+                if kept_labels(example) > 0 or not self.drop_unlabeled:
+                    yield {**example, "item": key[0], "seq": event["seq"]}
 
     def encode(self, rows: Sequence[dict[str, Any]]) -> list[dict[str, list[int]]]:
         """Tokenize text rows ``{prompt, completions, labels}`` with this dataset's settings."""
@@ -238,67 +259,48 @@ class StepDataset(torch.utils.data.Dataset[dict[str, list[int]]]):
         """The text rows ``{prompt, completions, labels}`` of the examples, in example order."""
         for start in range(0, len(self._keys), CHUNK):
             end = min(start + CHUNK, len(self._keys))
-            found = self._read(range(start, end))
+            found = self._rows_of(range(start, end))
             first, last = np.searchsorted(self._row_key, [start, end])
             keys, branches = self._row_key[first:last], self._row_branch[first:last]
             for k, branch in zip(keys.tolist(), branches.tolist(), strict=True):
                 yield found[k][branch]
 
-    def _labeling_keys(self) -> list[tuple[str, str]]:
-        """(item, annotator) per labeling, in the order ``formats.trl.stepwise`` uses."""
-        first = sa.func.min(label_events.c.seq)
-        query = (
-            sa.select(label_events.c.item_id, label_events.c.annotator)
-            .join(items, items.c.id == label_events.c.item_id)
-            .where(self._where)
-            .group_by(label_events.c.item_id, label_events.c.annotator, items.c.created_at)
-            .order_by(items.c.created_at, label_events.c.item_id, first)
-        )
-        if self.annotator is not None:
-            query = query.where(label_events.c.annotator == self.annotator)
-        if self._dataset is not None:
-            query = query.where(items.c.dataset == self._dataset)
-        with self._handle.get()._read() as connection:
-            return [(row.item_id, row.annotator) for row in connection.execute(query)]
-
-    def _read(self, keys: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
+    def _rows_of(self, keys: Iterable[int]) -> dict[int, list[dict[str, Any]]]:
         """The text rows of each labeling in ``keys`` (by position in the index)."""
-        item_ids = sorted({self._keys[k][0] for k in keys})
-        events = sa.select(label_events).where(self._where, label_events.c.item_id.in_(item_ids))
-        with self._handle.get()._read() as connection:
-            found = {d["id"]: d for d in item_dicts(connection, items.c.id.in_(item_ids))}
-            rows = connection.execute(events.order_by(label_events.c.seq)).all()
-        verdicts = self._verdicts(item_ids)
-        folded: dict[tuple[str, str], Labeling] = {}
-        for row in rows:
-            event = event_dict(row)
-            key = (event["item"], event["annotator"])
-            if key not in folded:
-                folded[key] = Labeling(item=found[event["item"]], annotator=event["annotator"])
-            folded[key].apply(event)
-        for settled in folded.values():
-            settle(settled, verdicts.get(settled.item["id"], {}))
-        out: dict[int, list[dict[str, Any]]] = {}
-        for k in keys:
-            labeling = folded.get(self._keys[k])
-            if labeling is None or not self._agreed(labeling, folded):
+        wanted = {self._keys[k]: k for k in keys}
+        item_ids = list(dict.fromkeys(item for item, _ in wanted))
+        return {wanted[key]: rows for key, rows in self._labeling_rows(item_ids) if key in wanted}
+
+    def _labeling_rows(
+        self, item_ids: list[str] | None
+    ) -> Iterator[tuple[tuple[str, str], list[dict[str, Any]]]]:
+        """``((item, annotator), rows)`` of each labeling with rows, in the export's order."""
+        # min_agreement weighs an annotator's ratings against everyone's on the item.
+        who = self.annotator if self.min_agreement is None else None
+        found = labelings(
+            self._handle.get(), dataset=self._dataset, annotator=who, source=self._source,
+            adjudicated=self.adjudicated, items=item_ids, since=self._since, until=self._until,
+        )  # fmt: skip
+        for item, per_item in groupby(found, key=lambda labeling: labeling.item["id"]):
+            if not self._keeps(item):
                 continue
-            out[k] = list(self._branch_rows(labeling))
-        return out
+            group = list(per_item)
+            for labeling in group:
+                if self.annotator is not None and labeling.annotator != self.annotator:
+                    continue
+                if not self._agreed(labeling, group):
+                    continue
+                rows = list(labeling_rows(labeling, self.neutral))
+                if rows:
+                    yield (labeling.item["id"], labeling.annotator), rows
 
-    def _verdicts(self, item_ids: list[str]) -> dict[str, dict[tuple[int, int], int]]:
-        """The newest adjudication of each adjudicated step of ``item_ids`` (none if off)."""
-        if not self.adjudicated:
-            return {}
-        verdicts: dict[str, dict[tuple[int, int], int]] = {}
-        for (item, step, alt), value in adjudicated(self._handle.get(), items=item_ids).items():
-            verdicts.setdefault(item, {})[(step, alt)] = value
-        return verdicts
+    def _keeps(self, item: str) -> bool:
+        """Whether the dataset holds ``item``'s labelings (all of them, unless narrowed)."""
+        return True
 
-    def _agreed(self, labeling: Labeling, folded: dict[tuple[str, str], Labeling]) -> bool:
+    def _agreed(self, labeling: Labeling, others: list[Labeling]) -> bool:
         if self.min_agreement is None:
             return True
-        others = [lab for (item, _), lab in folded.items() if item == labeling.item["id"]]
         for at, rating in labeling.ratings.items():
             if rating is None:
                 continue
@@ -306,33 +308,6 @@ class StepDataset(torch.utils.data.Dataset[dict[str, list[int]]]):
             if votes.count(rating) < self.min_agreement * len(votes):
                 return False
         return True
-
-    def _branch_rows(self, labeling: Labeling) -> Iterator[dict[str, Any]]:
-        # The same rows, in the same order, as formats.trl.stepwise exports.
-        replacements = {step: event["text"] for step, event in labeling.replacements.items()}
-        found = branches(
-            labeling.item["alternatives"], labeling.ratings, labeling.choices, replacements
-        )
-        for completions, ratings in found:
-            if self.neutral == "drop" and 0 in ratings:
-                continue
-            labels = [r == 1 or (r == 0 and self.neutral == "true") for r in ratings]
-            yield {"prompt": labeling.item["prompt"], "completions": completions, "labels": labels}
-
-
-def _event_filter(
-    source: str | None, since: datetime | None, until: datetime | None
-) -> sa.ColumnElement[bool]:
-    where: list[sa.ColumnElement[bool]] = [label_events.c.kind.not_in(NOT_LABELS)]
-    if source is not None:
-        where.append(
-            sa.or_(label_events.c.source == source, label_events.c.source.startswith(f"{source}:"))
-        )
-    if since is not None:
-        where.append(label_events.c.created_at >= since)
-    if until is not None:
-        where.append(label_events.c.created_at < until)
-    return sa.and_(*where)
 
 
 class PreferenceDataset(torch.utils.data.Dataset[dict[str, Any]]):

@@ -117,7 +117,7 @@ class _Steps(StepDataset):
         **options: Any,
     ) -> None:
         self.layout = layout
-        self._only = None if only is None else set(only)
+        self._only_items = None if only is None else set(only)
         self._leave_out = set(leave_out)
         super().__init__(store, tokenizer, step_separator=layout.step_separator, **options)
         self._loaded = list(self._encoded()) if len(self) <= PRELOAD else None
@@ -136,12 +136,10 @@ class _Steps(StepDataset):
         found = (self._loaded[i] for i in indices)
         return [{"input_ids": ids.tolist(), "labels": labels.tolist()} for ids, labels in found]
 
-    def _labeling_keys(self) -> list[tuple[str, str]]:
-        return [
-            key
-            for key in super()._labeling_keys()
-            if (self._only is None or key[0] in self._only) and key[0] not in self._leave_out
-        ]
+    def _keeps(self, item: str) -> bool:
+        return (
+            self._only_items is None or item in self._only_items
+        ) and item not in self._leave_out
 
     def encode(self, rows: Sequence[dict[str, Any]]) -> list[dict[str, list[int]]]:
         """Tokenize text rows, each prompt written in this dataset's layout first."""

@@ -414,3 +414,27 @@ def test_too_long_preference_pairs_are_counted_and_logged(
         "PreferenceDataset: left out 1 of 2 pairs with a side longer than max_length=40 tokens, "
         "as TRL does; raise max_length to keep them"
     ]
+
+
+def test_follow_yields_each_finished_labeling_encoded_once_in_commit_order(
+    store: lw.Store,
+) -> None:
+    tok = word_tokenizer()
+    first, second = store.add_item("q", ["a b"]), store.add_item("q", ["a", "b"])
+    ds = StepDataset(store, tok)
+    store.record_label(item=first, step=0, value=1)
+    store.record_label(item=second, step=0, value=-1)
+    store.finish(item=second, reason="found_error")
+    store.record_label(item=first, step=0, value=1, annotator="bo")  # never finished
+    store.finish(item=first, reason="solution")
+    got = list(ds.follow(since=0, poll_s=0.05, idle_s=0.3))
+    assert [(g["item"], g["input_ids"], g["labels"]) for g in got] == [
+        (second, [1, 4, 5, 3], [-100, -100, -100, 0]),
+        (first, [1, 4, 5, 6, 3], [-100, -100, -100, -100, 1]),
+    ]
+    assert got[0]["seq"] < got[1]["seq"]
+    store.record_label(item=first, step=0, value=-1)
+    store.finish(item=first, reason="found_error")
+    later = list(ds.follow(since=got[-1]["seq"], poll_s=0.05, idle_s=0.3))
+    assert [(g["item"], g["labels"][-1]) for g in later] == [(first, 0)]
+    assert ds.collate(later)["labels"].tolist() == [[-100, -100, -100, -100, 0]]

@@ -50,3 +50,20 @@ def test_the_train_prm_script_trains_and_reports_the_prm_metrics(tmp_path: Path)
     assert "Best-of-N alone is a biased PRM metric" in printed
     with lw.Store(store) as opened:
         assert len(opened.items(dataset="test")) == 60
+
+
+def test_the_live_training_notebook_trains_while_labels_land(tmp_path: Path) -> None:
+    shutil.copy(EXAMPLES / "live_training.ipynb", tmp_path)
+    shutil.copy(EXAMPLES / "train_prm.py", tmp_path)  # its helpers: problems, tokenizer, model
+    notebook = nbformat.read(tmp_path / "live_training.ipynb", as_version=4)
+    NotebookClient(notebook, timeout=600, resources={"metadata": {"path": str(tmp_path)}}).execute()
+    last = notebook.cells[-1].outputs
+    printed = "".join(output.get("text", "") for output in last)
+    rounds = [line for line in printed.splitlines() if "held-out F1" in line]
+    assert [line.split(" items")[0] for line in rounds] == ["120", "240", "360"]
+    with lw.Store(tmp_path / "live_training.db") as store:
+        finished = store.events(annotator="you", kind="finish")
+        assert len(finished) == 360
+        suggested = store.events(kind="prediction")
+        assert suggested
+        assert {event["source"] for event in suggested} == {"model:prm-live"}

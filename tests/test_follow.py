@@ -88,7 +88,7 @@ def test_postgres_waits_for_a_transaction_that_commits_late(pg_url: str) -> None
 
 def test_postgres_notify_wakes_the_feed_at_once(pg_url: str) -> None:
     from labwidget import cli
-    from labwidget._follow import CHANNEL
+    from labwidget.store._watch import CHANNEL
 
     assert cli.main(["db", "upgrade", pg_url]) == 0
     with lw.Store(pg_url, annotator="tester") as store:

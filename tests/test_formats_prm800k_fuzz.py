@@ -108,7 +108,9 @@ WHOLE_LINE = ("invalid JSON: ", "not UTF-8 text", "expected an object, got ")
 # Stands where each line gets a problem of its own; it has nothing a text mutation changes.
 SALT = "@salt@ "
 NONCES = itertools.count()
-FIELD = re.compile(r"[^\s:]+(?: [^\s:]+)*: \S")
+# A field's path: names, [index] and ["quoted key"] (a key that is not a name, such as ":").
+PATH_PART = r'(?:[^\s:"\[]|\[\d+\]|\["(?:[^"\\]|\\.)*"\]|\[)+'
+FIELD = re.compile(rf"{PATH_PART}(?: {PATH_PART})*: \S")
 
 
 @st.composite
@@ -309,3 +311,16 @@ def test_a_line_imports_exactly_or_fails_as_one_line(
         assert (code, out, err) == (1, "", f"labwidget: {' '.join(refusal.split())}\n")
     with lw.Store(store_url) as store:
         assert store.stats() == after
+
+
+def test_a_key_that_is_not_a_name_is_quoted_in_the_path(tmp_path: Path) -> None:
+    """A key such as ":" is named in quotes, and the reason still reads as field: problem."""
+    line = json.loads(json.dumps(SAMPLE_LINES[0]))
+    line["question"][":"] = "a\x00b"
+    path = tmp_path / "colon.jsonl"
+    path.write_text(json.dumps(line) + "\n", encoding="utf-8")
+    with lw.Store(tmp_path / "colon.db") as store, pytest.raises(FormatError) as refused:
+        import_prm800k(store, path)
+    reason = str(refused.value).partition(f"{path}:1: ")[2]
+    assert reason.startswith('question[":"]: holds a NUL (U+0000) at character 2')
+    assert FIELD.match(reason)

@@ -13,8 +13,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "labwidget"
 MAX_LINES = 400
 # May show a widget: the public API, and the torch entry points that show one.
 WIDGET_USERS = {"labwidget", "labwidget.ask", "labwidget.capture"}
-# Still read the tables themselves until the Store's reads for the training feed land (issue 13).
-STORE_READERS = {"labwidget.data", "labwidget._follow"}
+# The Store's private ways in: its engine, connections and transactions.
+STORE_PRIVATE = {"_engine", "_read", "_transaction", "_write_one", "_item_shape"}
 
 
 def modules() -> dict[str, Path]:
@@ -67,11 +67,22 @@ def test_only_the_store_touches_its_internals() -> None:
     wrong = {
         (name, target)
         for name, path in modules().items()
-        if not within(name, "labwidget.store") and name not in STORE_READERS
+        if not within(name, "labwidget.store")
         for target in imports(path)
         if target.startswith(("labwidget.store._", "labwidget.store.schema"))
     }
     assert wrong == set()
+
+
+def test_only_the_store_opens_its_connections() -> None:
+    wrong = {
+        (name, node.attr)
+        for name, path in modules().items()
+        if not within(name, "labwidget.store")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Attribute) and node.attr in STORE_PRIVATE
+    }
+    assert wrong == set(), "read through the Store's public methods (store/_feed.py, _reads.py)"
 
 
 def test_the_store_imports_nothing_else_of_labwidget() -> None:

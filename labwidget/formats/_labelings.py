@@ -14,6 +14,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from labwidget.store import Store
@@ -130,10 +131,6 @@ def _fits(event: dict[str, Any], alternatives: Sequence[Sequence[str]]) -> bool:
     return bool(event["kind"] != "choice" or 0 <= event["value"] < len(alternatives[step]))
 
 
-# Kinds that are no one's labeling: model suggestions, and verdicts applied to the others'.
-NOT_LABELS = ("note", "prediction", "adjudication")
-
-
 def settle(labeling: Labeling, verdicts: dict[tuple[int, int], int]) -> None:
     """Put the adjudicated label in place of the labeling's rating at each adjudicated step.
 
@@ -152,37 +149,81 @@ def labelings(
     annotator: str | None = None,
     source: str | None = None,
     adjudicated: bool = True,
+    items: Sequence[str] | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> Iterator[Labeling]:
     """Every (item, annotator) pair with events, in item order, then in order of first event.
+
+    The store resolves each labeling's newest labels (``Store.labeled_items``); a labeling with
+    an event the item has no step for is replayed event by event instead, to warn as ``apply``
+    does.
 
     Args:
         store: the store to read.
         dataset: only items of this dataset.
         annotator: only this annotator's events.
-        source: only events from this source (``human``, ``model:<name>``, ``auto:<method>``).
+        source: only events from this source: a family (``"model"``: ``model`` and every
+            ``model:…``) or an exact one (``"model:judge-7b"``).
         adjudicated: where a step was adjudicated, its newest adjudication replaces every
             labeling's rating of it (whoever the adjudicator is).
+        items: only these items.
+        since: only events recorded at or after this time.
+        until: only events recorded before this time.
     """
-    items = {item["id"]: item for item in store.items(dataset=dataset)}
-    found: dict[str, dict[str, Labeling]] = {}
-    verdicts: dict[str, dict[tuple[int, int], int]] = {}
-    for event in store.iter_events():
-        item = items.get(event["item"])
-        if item is not None and event["kind"] == "adjudication":
-            verdicts.setdefault(item["id"], {})[(event["step"], event["alt"])] = event["value"]
-        if item is None or event["kind"] in NOT_LABELS:
-            continue
-        if annotator is not None and event["annotator"] != annotator:
-            continue
-        if source is not None and event["source"] != source:
-            continue
-        per_item = found.setdefault(item["id"], {})
-        who = event["annotator"]
-        if who not in per_item:
-            per_item[who] = Labeling(item=item, annotator=who)
-        per_item[who].apply(event)
-    for item_id in items:
-        for labeling in found.get(item_id, {}).values():
+    found_items = store.labeled_items(
+        items, dataset=dataset, annotator=annotator, source=source, since=since, until=until
+    )
+    for found in found_items:
+        item = found["item"]
+        for newest in found["labelings"]:
+            labeling = _from_newest(item, newest)
+            if labeling is None:
+                labeling = Labeling(item=item, annotator=newest["annotator"])
+                history = store.labeling_history(
+                    item["id"], newest["annotator"], source=source, since=since, until=until
+                )
+                for event in history:
+                    labeling.apply(event)
             if adjudicated:
-                settle(labeling, verdicts.get(item_id, {}))
+                settle(labeling, found["adjudications"])
             yield labeling
+
+
+def _from_newest(item: dict[str, Any], newest: dict[str, Any]) -> Labeling | None:
+    """The labeling ``apply`` folds from every event, made from the newest events alone.
+
+    Those are the newest of each kind, step and alternative (``Store.labeled_items``); None if
+    one names a step the item lacks.
+    """
+    alternatives = item["alternatives"]
+    labeling = Labeling(item=item, annotator=newest["annotator"])
+    ratings, flags, choices = labeling.ratings, labeling.flags, labeling.choices
+    reached = 0
+    for kind, step, alt, value, _, score, _ in newest["labels"]:
+        if step is not None:
+            if not (0 <= step < len(alternatives) and 0 <= alt < len(alternatives[step])):
+                return None
+            if kind == "choice" and not 0 <= value < len(alternatives[step]):
+                return None
+            reached = max(reached, step + 1)
+        if kind == "rating":
+            ratings[(step, alt)] = value
+        elif kind == "flag":
+            flags[(step, alt)] = value
+        elif kind == "choice":
+            choices[step] = value
+        elif kind == "score":
+            labeling.score = score
+    for event in newest["events"]:
+        if event["kind"] == "finish":
+            labeling.finish = event
+        else:
+            labeling.replacements[event["step"]] = event
+    labeling.last_at = newest["last_at"]
+    # As ``apply`` leaves it: the newest finish's labelled steps, widened to every step since.
+    finish = labeling.finish
+    labeled = None if finish is None else (finish["meta"] or {}).get(LABELED_STEPS)
+    if labeled is not None:
+        labeling.item = _covered(item, max(labeled, reached))
+    return labeling

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from labwidget.formats._errors import FormatError
-from labwidget.formats._labelings import labelings
+from labwidget.formats._labelings import Labeling, labelings
 from labwidget.store import Store
 
 NEUTRAL = ("false", "true", "drop")
@@ -81,9 +81,10 @@ def stepwise(
 ) -> Iterator[dict[str, Any]]:
     """Stepwise-supervision rows ``{prompt, completions, labels}`` for TRL's PRM trainer.
 
-    One set of rows per (item, annotator); see ``branches`` for how alternatives expand. Only
-    the steps the labeling covers are read (``Labeling.item``): a PRM800K phase-2 item holds a
-    whole solution, but its line labelled a prefix, and the rest makes no row.
+    One set of rows per (item, annotator) (``labeling_rows``); see ``branches`` for how
+    alternatives expand. Only the steps the labeling covers are read (``Labeling.item``): a
+    PRM800K phase-2 item holds a whole solution, but its line labelled a prefix, and the rest
+    makes no row. ``labwidget.StepDataset`` tokenizes exactly these rows.
 
     Args:
         store: the store to read.
@@ -91,28 +92,35 @@ def stepwise(
             ``"true"``, or ``"drop"`` (leave out every row with a neutral step).
         dataset: only items of this dataset.
         annotator: only this annotator's labels.
-        source: only labels from this source (``human``, ``model:<name>``, ``auto:<method>``).
+        source: only labels from this source: a family (``"human"``, ``"model"``, ``"auto"``:
+            the name and every ``name:…``) or an exact one such as ``"model:judge-7b"``.
         adjudicated: take a step's adjudicated label in place of each annotator's rating.
     """
     if neutral not in NEUTRAL:
         raise ValueError(f"neutral is one of {', '.join(NEUTRAL)}, not {neutral!r}")
-    only = {"dataset": dataset, "annotator": annotator, "source": source}
-    return _stepwise(store, neutral, adjudicated, **only)
+    found = labelings(
+        store, dataset=dataset, annotator=annotator, source=source, adjudicated=adjudicated
+    )
+    return (row for labeling in found for row in labeling_rows(labeling, neutral))
 
 
-def _stepwise(
-    store: Store, neutral: str, adjudicated: bool, **only: str | None
-) -> Iterator[dict[str, Any]]:
-    for labeling in labelings(store, adjudicated=adjudicated, **only):
-        replacements = {step: event["text"] for step, event in labeling.replacements.items()}
-        rows = branches(
-            labeling.item["alternatives"], labeling.ratings, labeling.choices, replacements
-        )
-        for completions, ratings in rows:
-            if neutral == "drop" and 0 in ratings:
-                continue
-            labels = [r == 1 or (r == 0 and neutral == "true") for r in ratings]
-            yield {"prompt": labeling.item["prompt"], "completions": completions, "labels": labels}
+def labeling_rows(labeling: Labeling, neutral: str) -> Iterator[dict[str, Any]]:
+    """The stepwise rows of one labeling: what both the export and ``StepDataset`` read.
+
+    >>> labeling = Labeling(item={"id": "x", "prompt": "1+1?", "steps": ["2"],
+    ...                           "alternatives": [["2"]]}, annotator="ana")
+    >>> labeling.ratings[(0, 0)] = 0
+    >>> list(labeling_rows(labeling, "true"))
+    [{'prompt': '1+1?', 'completions': ['2'], 'labels': [True]}]
+    """
+    replacements = {step: event["text"] for step, event in labeling.replacements.items()}
+    alternatives = labeling.item["alternatives"]
+    found = branches(alternatives, labeling.ratings, labeling.choices, replacements)
+    for completions, ratings in found:
+        if neutral == "drop" and 0 in ratings:
+            continue
+        labels = [r == 1 or (r == 0 and neutral == "true") for r in ratings]
+        yield {"prompt": labeling.item["prompt"], "completions": completions, "labels": labels}
 
 
 def preference(

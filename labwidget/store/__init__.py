@@ -5,8 +5,9 @@ the newest event for it, so history is never lost and undo is just another event
 
 ``Store`` is put together from one class per concept, each in its own module: ``_core``
 (engine, transactions, batches), ``_items``, ``_labels`` (events, preferences, undo), ``_reads``
-(labels, history, whole-store passes), ``_work`` (claims and the queue) and ``_figures``
-(summary and settings). Only this package reads or writes the tables.
+(labels, history, whole-store passes), ``_feed`` (the training feed's reads), ``_work``
+(claims and the queue) and ``_figures`` (summary and settings). Only this package reads or
+writes the tables.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from labwidget.store._events import (
     clean_text,
     content_id,
 )
+from labwidget.store._feed import NOT_LABELS, Feed, StoreHandle
 from labwidget.store._figures import Figures
 from labwidget.store._items import Items
 from labwidget.store._labels import Labels
@@ -41,6 +43,7 @@ __all__ = [
     "FINISH_REASONS",
     "KINDS",
     "MAX_DURATION_MS",
+    "NOT_LABELS",
     "PREFERENCES",
     "SCORE_KINDS",
     "AtAlternative",
@@ -52,6 +55,7 @@ __all__ = [
     "StepSpec",
     "Store",
     "StoreError",
+    "StoreHandle",
     "alternatives_of",
     "clean_text",
     "content_id",
@@ -59,7 +63,7 @@ __all__ = [
 ]
 
 
-class Store(Items, Labels, Reads, Work, Figures):
+class Store(Items, Labels, Reads, Feed, Work, Figures):
     """A label store at a file path (SQLite, created on first open) or a database URL.
 
     Args:
