@@ -233,7 +233,9 @@ class StepLabeler(LabWidget):
                     score_kind=score_kind,
                     score_about=about if isinstance(about, str) else "",
                 )
-            with store.batch() as batch:
+            # The item is written again if lost (re-running the cell): its commit need not
+            # wait for the disk; the first label's durable commit takes it along.
+            with store.batch(durable=False) as batch:
                 new_id = batch.add_item(text, positions, dataset=dataset, meta=meta, source=source)
                 if heatmap:
                     batch.add_token_scores(
