@@ -6,7 +6,8 @@ its ``initialize`` fetches the steps bundle and its stylesheet, adds the stylesh
 the Markdown and KaTeX renderer while the page is otherwise idle, so the first labeler renders
 from a warm page instead of paying for all of that between the execute request and its first
 paint. Where the server extension cannot serve the bundle, this model answers the loader's
-request for it, as every labwidget widget does.
+request for it, as every labwidget widget does. The kernel reads labwidget's version here too,
+which every labeler's signed context names.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import anywidget
 import traitlets
 
 from labwidget._bundle import STATIC
+from labwidget._signing import labwidget_version
 from labwidget.widgets._base import bundle_reply, bundle_trait
 
 BUNDLE = "steps"
@@ -55,3 +57,4 @@ def preload() -> None:
     if _preloaded or os.environ.get("ANYWIDGET_HMR") == "1" or not in_kernel():
         return
     _preloaded.append(Preload())
+    labwidget_version()  # read from the package metadata (~3 ms), once: every labeler signs it

@@ -1,10 +1,12 @@
-"""Which commits wait for the disk: every label's; an item a widget shows may not."""
+"""What the store does for the first widget shown: its item commits without waiting for the
+disk (every label still does), and the reads that show it are compiled as the store opens."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine.interfaces import CacheStats
 
 import labwidget as lw
 
@@ -45,3 +47,19 @@ def test_a_labeler_writes_its_item_lazily_and_every_label_durably(store: lw.Stor
     store.record_label(item=labeler.item_id, step=0, value=1)
     lazy, durable = (1, 2) if store.backend == "sqlite" else ("off", "on")
     assert levels == [lazy, durable]
+
+
+def test_a_sqlite_store_compiles_a_labelers_reads_as_it_opens(tmp_path: Any) -> None:
+    """SQLAlchemy compiles a statement on first use; the first labeler shown finds them ready."""
+    store = lw.Store(tmp_path / "labels.db")
+    compiled: list[str] = []
+
+    @sa.event.listens_for(store._engine, "after_cursor_execute")
+    def _first_use(
+        _conn: Any, _cursor: Any, statement: str, _params: Any, context: Any, _many: bool
+    ) -> None:
+        if context.cache_hit is CacheStats.CACHE_MISS:
+            compiled.append(statement)
+
+    lw.StepLabeler(prompt="What is 2+3*4?", steps=STEPS, store=store)
+    assert compiled == []
