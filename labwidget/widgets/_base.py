@@ -25,6 +25,7 @@ import traitlets
 from labwidget._bundle import STATIC, digest
 from labwidget.commits import reply
 from labwidget.store import Store
+from labwidget.widgets._wire import open_comm
 
 # The longest an ack's follow-up waits for ipykernel to have sent the ack.
 ACK_SEND_WAIT_S = 0.05
@@ -90,6 +91,10 @@ class LabWidget(anywidget.AnyWidget):
         # Comm messages may arrive on a kernel subshell thread while the main thread runs a cell.
         self._lock = threading.Lock()
         self.on_msg(self._on_custom_msg)
+
+    def open(self) -> None:
+        """Opens the comm as ipywidgets does, in one message, finding buffers faster (_wire)."""
+        open_comm(self)
 
     def _handlers(self) -> dict[str, Handler]:
         """The message kinds this widget accepts, each with its handler.
