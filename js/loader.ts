@@ -17,11 +17,15 @@ export interface Bundle {
   /** Content digests the server extension serves the files under; null when not built. */
   js: string | null;
   css: string | null;
+  /** Set on the hidden model labwidget opens on import: warm the module once it is in. */
+  warm?: boolean;
 }
 
 /** A widget's real module, as imported: it renders from the same props anywidget gives us. */
 export interface WidgetModule {
   default: { render(props: RenderProps<{ _bundle: Bundle }>): unknown };
+  /** Readies what the first render would otherwise set up (lib/markdown.ts `warmMarkdown`). */
+  warm?: () => void;
 }
 
 /** The kernel's answer to `{kind: "bundle", id}`: the files, or why it cannot send them. */
@@ -136,9 +140,17 @@ function requestBundle(model: AnyModel): Promise<BundleReply> {
 }
 
 export default {
-  /** Starts loading as soon as the model exists: its view is rendered a little later. */
+  /**
+   * Starts loading as soon as the model exists: its view is rendered a little later. The hidden
+   * model labwidget opens on import (widgets/_preload.py) has no view: it loads and warms.
+   */
   initialize({ model }: { model: AnyModel<{ _bundle: Bundle }> }) {
-    loadBundle(model, model.get("_bundle")).catch(() => {});
+    const bundle = model.get("_bundle");
+    loadBundle(model, bundle)
+      .then((module) => {
+        if (bundle.warm === true) module.warm?.();
+      })
+      .catch(() => {});
   },
 
   async render(props: RenderProps<{ _bundle: Bundle }>) {

@@ -6,6 +6,7 @@ import { FinishBar } from "./lib/finish";
 import { KEY_HINT } from "./lib/keys";
 import { type Changed, Labels } from "./lib/labels";
 import { renderMarkdown } from "./lib/markdown";
+export { warmMarkdown as warm } from "./lib/markdown";
 import { Progress } from "./lib/progress";
 import { LabelRoute } from "./lib/route";
 import { drawRow, type RowView } from "./lib/row";

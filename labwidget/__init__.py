@@ -6,7 +6,6 @@ from labwidget._follow import follow
 from labwidget.agreement import adjudicate, agreement, disagreements
 from labwidget.ask import Background, ask, background
 from labwidget.capture import Capture, capture, label
-from labwidget.formats import FormatError, export, import_prm800k, to_dataset
 from labwidget.report import write_report
 from labwidget.store import LabelError, Store, StoreError
 from labwidget.widgets.dashboard import Dashboard
@@ -61,6 +60,8 @@ _AUTO_NAMES = {"AutolabelError", "autolabel", "generators", "review_queue", "rev
 # Your PRM's suggestions load with the answer checkers of machine labeling (and torch, to run it).
 _ACTIVE_NAMES = {"suggest", "suggestions"}
 # PRM training (torch, transformers) and evaluation (numpy) load on first use too.
+# Importers and exporters load on first use too (tqdm, the format modules).
+_FORMAT_NAMES = {"FormatError", "export", "import_prm800k", "to_dataset"}
 _PRM_NAMES = {
     "StepScorer": "labwidget.scorer",
     "best_of_n": "labwidget.evaluate",
@@ -78,6 +79,10 @@ def __getattr__(name: str) -> Any:
         from labwidget import auto
 
         return getattr(auto, name)
+    if name in _FORMAT_NAMES:
+        from labwidget import formats
+
+        return getattr(formats, name)
     if name in _ACTIVE_NAMES:
         from labwidget import active
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from labwidget.widgets._base import LabWidget
+from anywidget import AnyWidget
 
 
 def browser_message(method: str, **data: Any) -> dict[str, Any]:
@@ -12,12 +12,12 @@ def browser_message(method: str, **data: Any) -> dict[str, Any]:
     return {"content": {"data": {"method": method, **data}}, "buffers": []}
 
 
-def deliver(widget: LabWidget, content: dict[str, Any]) -> None:
+def deliver(widget: AnyWidget, content: dict[str, Any]) -> None:
     """Hand ``widget`` one custom message exactly as the page's ``model.send`` would."""
     widget._handle_msg(browser_message("custom", content=content))
 
 
-def replies(widget: LabWidget) -> list[dict[str, Any]]:
+def replies(widget: AnyWidget) -> list[dict[str, Any]]:
     """The custom messages Python sent back to the page, in order."""
     return [
         m["data"]["content"]
@@ -26,7 +26,7 @@ def replies(widget: LabWidget) -> list[dict[str, Any]]:
     ]
 
 
-def state_updates(widget: LabWidget) -> list[dict[str, Any]]:
+def state_updates(widget: AnyWidget) -> list[dict[str, Any]]:
     """The trait updates Python sent to the page, in order."""
     return [
         m["data"]["state"]
@@ -35,6 +35,6 @@ def state_updates(widget: LabWidget) -> list[dict[str, Any]]:
     ]
 
 
-def methods(widget: LabWidget) -> list[str]:
+def methods(widget: AnyWidget) -> list[str]:
     """What kind of message each one Python sent to the page was ("update", "custom"...)."""
     return [m["data"]["method"] for m in widget.comm.published if "method" in (m["data"] or {})]

@@ -32,3 +32,17 @@ def test_the_machine_labeling_names_load_only_what_they_use() -> None:
     assert loaded_after(code) == []
     served = "import labwidget as lw\nlw.generators.openai_compatible('http://127.0.0.1:9/v1', 'm')"
     assert loaded_after(served) == ["openai"]
+
+
+def test_importing_labwidget_leaves_the_formats_and_tqdm_to_first_use() -> None:
+    # What `import labwidget` loads is garbage the kernel collects in the user's next cell.
+    probe = (
+        "import sys\nimport labwidget as lw\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('labwidget.formats', 'tqdm'))))\n"
+        "lw.export, lw.FormatError, lw.import_prm800k, lw.to_dataset\n"
+        "print('labwidget.formats' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.split("\n")[:2] == ["[]", "True"]

@@ -126,3 +126,27 @@ export function renderMarkdown(source: string): DocumentFragment {
   fragment.append(root);
   return fragment;
 }
+
+/** A step like a model's: bold, inline and display math, code. */
+const WARM_SAMPLE =
+  "**Step 1.** Since $x_{1} = \\frac{a}{b}$ and $$\\sum_{k=1}^{n} k = \\frac{n \\cdot (n+1)}{2},$$ " +
+  "we get $\\sqrt{x} + 1$ from `x`.";
+let warmed = false;
+
+/**
+ * Renders one sample step off screen, once per page, and takes it away in the next frame: the
+ * first real step then finds markdown-it, KaTeX and DOMPurify warm and KaTeX's fonts decoded,
+ * which its first call would otherwise pay for (~25 ms). For a page that is idle, e.g. right
+ * after `import labwidget` (js/loader.ts).
+ */
+export function warmMarkdown(doc: Document = document): void {
+  if (warmed) return;
+  warmed = true;
+  const holder = doc.createElement("div");
+  holder.className = "lw-widget";
+  holder.setAttribute("aria-hidden", "true");
+  holder.style.cssText = "position:fixed;left:-10000px;top:0;width:600px;visibility:hidden;contain:strict";
+  holder.append(renderMarkdown(WARM_SAMPLE));
+  doc.body.append(holder);
+  requestAnimationFrame(() => holder.remove());
+}

@@ -142,6 +142,20 @@ describe("the loader widget", () => {
     expect((model.sent as { kind: string }[]).map((m) => m.kind)).toEqual(["bundle"]);
   });
 
+  test("warms the loaded module only for the hidden model opened on import", async () => {
+    const warm = vi.fn();
+    const module = { default: { render: () => undefined }, warm };
+    (globalThis as Record<string, unknown>).__labwidgetBundles = new Map([
+      ["steps:aa11:bb22", Promise.resolve(module)],
+    ]);
+    loader.initialize({ model: createFakeModel({ _bundle: BUNDLE }) });
+    await flush();
+    expect(warm).not.toHaveBeenCalled();
+    loader.initialize({ model: createFakeModel({ _bundle: { ...BUNDLE, warm: true } }) });
+    await flush();
+    expect(warm).toHaveBeenCalledOnce();
+  });
+
   test("renders through the loaded module with anywidget's props", async () => {
     setJupyterConfig("/");
     const render = vi.fn(() => "cleanup");

@@ -3,7 +3,7 @@ import katex from "katex";
 import { afterEach, describe, expect, test } from "vitest";
 // Read as text: Vite's JSON loader rejects the lone-surrogate escapes the corpus needs.
 import corpusText from "../../tests/data/hostile_payloads.json?raw";
-import { MAX_MARKDOWN_CHARS, renderMarkdown, sanitizeHtml } from "../lib/markdown";
+import { MAX_MARKDOWN_CHARS, renderMarkdown, sanitizeHtml, warmMarkdown } from "../lib/markdown";
 
 interface Payload {
   name: string;
@@ -212,6 +212,20 @@ describe("renderMarkdown math", () => {
     const expected = (katex.renderToString(tex, { output: "html" }).match(/style="/g) ?? []).length;
     const el = mount(`$${tex}$`);
     expect(el.querySelectorAll("[style]")).toHaveLength(expected);
+  });
+});
+
+describe("warmMarkdown", () => {
+  test("typesets a sample off screen once per page and takes it away in the next frame", async () => {
+    const before = document.body.childElementCount;
+    warmMarkdown();
+    warmMarkdown();
+    expect(document.body.childElementCount).toBe(before + 1);
+    const holder = document.body.lastElementChild as HTMLElement;
+    expect(holder.getAttribute("aria-hidden")).toBe("true");
+    expect(holder.querySelectorAll(".lw-md__math .katex")).toHaveLength(3);
+    await new Promise((resolve) => requestAnimationFrame(resolve));
+    expect(document.body.childElementCount).toBe(before);
   });
 });
 

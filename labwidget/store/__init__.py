@@ -12,6 +12,7 @@ writes the tables.
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 import sqlalchemy as sa
@@ -72,6 +73,18 @@ class Store(Items, Labels, Reads, Feed, Work, Figures):
         annotator: whose labels these are. Defaults to the login name on SQLite and to the
             database role on PostgreSQL, where row-level security holds each role to its own.
     """
+
+    def __init__(self, target: str | os.PathLike[str], *, annotator: str | None = None) -> None:
+        super().__init__(target, annotator=annotator)
+        if self.backend == "sqlite":
+            # The reads a labeler runs to show its item, run once on nothing while the store
+            # opens: SQLAlchemy compiles each statement on its first use (~1-2 ms apiece),
+            # which would otherwise fall on the first widget shown. On PostgreSQL each would
+            # be a round trip.
+            with contextlib.suppress(KeyError):
+                self.item("")
+            self.labels(item="", annotator=self.annotator, kind=None)
+            self.token_scores("")
 
 
 def init_database(target: str | os.PathLike[str], *, secure: bool = True) -> str:

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from labwidget.store import _migrate, _queries
 from labwidget.store._batch import Batch
 from labwidget.store._engine import (
+    NOT_DURABLE,
     READ_ONLY,
     check_sqlite_file,
     enable_wal,
@@ -93,10 +94,13 @@ class StoreCore:
         return self._engine.connect().execution_options(**READ_ONLY)
 
     @contextmanager
-    def _transaction(self) -> Iterator[sa.Connection]:
+    def _transaction(self, *, durable: bool = True) -> Iterator[sa.Connection]:
         """One write transaction; database refusals come out as LabelError or StoreError."""
+        engine = self._engine if durable else self._engine.execution_options(**NOT_DURABLE)
         try:
-            with self._engine.begin() as connection:
+            with engine.begin() as connection:
+                if not durable and self.backend == "postgresql":
+                    connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
                 yield connection
         except sa.exc.IntegrityError as exc:
             raise LabelError(f"nothing was written: {exc.orig}") from exc
@@ -109,14 +113,19 @@ class StoreCore:
             raise StoreError(f"nothing was written: {exc.orig}") from exc
 
     @contextmanager
-    def batch(self) -> Iterator[Batch]:
+    def batch(self, *, durable: bool = True) -> Iterator[Batch]:
         """Write many items and labels in one transaction: all of them, or none on an error.
 
         Inside ``with store.batch() as batch:``, ``batch.add_item``, ``batch.record``,
         ``batch.add_comparison`` and ``batch.record_preference`` take the same arguments as the
         store's own methods; rows go out in chunks, and the commit comes at the end of the block.
+
+        ``durable=False`` commits without waiting for the disk (SQLite's ``synchronous=NORMAL``
+        in WAL mode, PostgreSQL's ``synchronous_commit=off``), for writes that are made again
+        when lost, such as the item a widget shows: a crash may lose such a batch, but the next
+        durable commit makes it durable with itself, so a label is never kept without its item.
         """
-        with self._transaction() as connection:
+        with self._transaction(durable=durable) as connection:
             batch = Batch(self.annotator, connection)
             yield batch
             batch.flush()

@@ -14,6 +14,8 @@ from labwidget.store._errors import StoreError
 
 BUSY_TIMEOUT_S = 30.0
 READ_ONLY = {"labwidget_read_only": True}
+# A write whose commit need not wait for the disk (``Store.batch(durable=False)``).
+NOT_DURABLE = {"labwidget_not_durable": True}
 
 
 def resolve_url(target: str | os.PathLike[str]) -> URL:
@@ -130,10 +132,19 @@ def make_engine(url: URL) -> sa.Engine:
     def _on_begin(connection: sa.Connection) -> None:
         # A write transaction takes the lock up front: a deferred one that later upgrades can
         # fail with "database is locked" at once, whatever the busy timeout says.
-        if connection.get_execution_options().get("labwidget_read_only"):
+        options = connection.get_execution_options()
+        if options.get("labwidget_read_only"):
             connection.exec_driver_sql("BEGIN")
-        else:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            return
+        # Each write says whether its commit waits for the disk. In WAL mode one that does not
+        # (NORMAL) is made durable by the next one that does (FULL), which syncs the log it
+        # follows, so no durable commit can outlive the writes before it.
+        level = "NORMAL" if options.get("labwidget_not_durable") else "FULL"
+        info = connection.connection.info
+        if info.get("synchronous") != level:
+            connection.exec_driver_sql(f"PRAGMA synchronous={level}")
+            info["synchronous"] = level
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 

@@ -1,1 +1,5 @@
 """The labeling widgets."""
+
+from labwidget.widgets._preload import preload
+
+preload()

@@ -25,6 +25,7 @@ import traitlets
 from labwidget._bundle import STATIC, digest
 from labwidget.commits import reply
 from labwidget.store import Store
+from labwidget.widgets._wire import open_comm
 
 # The longest an ack's follow-up waits for ipykernel to have sent the ack.
 ACK_SEND_WAIT_S = 0.05
@@ -44,6 +45,24 @@ def front_end(name: str) -> tuple[Path, Path | str]:
     if os.environ.get("ANYWIDGET_HMR") == "1":
         return STATIC / f"{name}.js", STATIC / f"{name}.css"
     return STATIC / "loader.js", ""
+
+
+def bundle_trait(name: str) -> dict[str, Any]:
+    """The ``_bundle`` trait naming bundle ``name`` by its files' digests (js/loader.ts)."""
+    return {"name": name, "js": digest(f"{name}.js"), "css": digest(f"{name}.css")}
+
+
+def bundle_reply(name: str, request_id: Any) -> dict[str, Any]:
+    """The front end's own files, for a page whose server cannot serve them (js/loader.ts)."""
+    try:
+        files = {
+            "esm": (STATIC / f"{name}.js").read_text(encoding="utf-8"),
+            "css": (STATIC / f"{name}.css").read_text(encoding="utf-8"),
+        }
+    except OSError as exc:  # e.g. a source checkout whose front end was never built
+        message = f"cannot read labwidget's front end ({exc}); run `npm run build`"
+        return {"kind": "bundle", "id": request_id, "error": message}
+    return {"kind": "bundle", "id": request_id, **files}
 
 
 class LabWidget(anywidget.AnyWidget):
@@ -66,17 +85,16 @@ class LabWidget(anywidget.AnyWidget):
         super().__init_subclass__(**kwargs)
 
     def __init__(self, *, store: Store, **traits: Any) -> None:
-        name = self._bundle_name
-        traits["_bundle"] = {
-            "name": name,
-            "js": digest(f"{name}.js"),
-            "css": digest(f"{name}.css"),
-        }
+        traits["_bundle"] = bundle_trait(self._bundle_name)
         super().__init__(**traits)
         self.store = store
         # Comm messages may arrive on a kernel subshell thread while the main thread runs a cell.
         self._lock = threading.Lock()
         self.on_msg(self._on_custom_msg)
+
+    def open(self) -> None:
+        """Opens the comm as ipywidgets does, in one message, finding buffers faster (_wire)."""
+        open_comm(self)
 
     def _handlers(self) -> dict[str, Handler]:
         """The message kinds this widget accepts, each with its handler.
@@ -91,7 +109,7 @@ class LabWidget(anywidget.AnyWidget):
             return
         event_id = content.get("id")
         if content.get("kind") == "bundle":
-            self._send_bundle(event_id)
+            self.send(bundle_reply(self._bundle_name, event_id))
             return
         handler = self._handlers().get(str(content.get("kind")))
         if handler is None:
@@ -112,20 +130,6 @@ class LabWidget(anywidget.AnyWidget):
                 follow_up()
         except Exception:  # the event is stored and acked; only the widget's view of it is stale
             log.exception("labwidget stored event %s but could not refresh the widget", event_id)
-
-    def _send_bundle(self, request_id: Any) -> None:
-        """The front end's own files, for a page whose server cannot serve them (js/loader.ts)."""
-        name = self._bundle_name
-        try:
-            files = {
-                "esm": (STATIC / f"{name}.js").read_text(encoding="utf-8"),
-                "css": (STATIC / f"{name}.css").read_text(encoding="utf-8"),
-            }
-        except OSError as exc:  # e.g. a source checkout whose front end was never built
-            message = f"cannot read labwidget's front end ({exc}); run `npm run build`"
-            self.send({"kind": "bundle", "id": request_id, "error": message})
-            return
-        self.send({"kind": "bundle", "id": request_id, **files})
 
     def _wait_until_sent(self) -> None:
         """Blocks until ipykernel's IOPub thread has sent what is queued (the ack), or 50 ms.

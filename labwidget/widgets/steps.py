@@ -16,6 +16,7 @@ from labwidget.widgets._buffers import unpack_float32
 from labwidget.widgets._inputs import Suggestion, check_steps, check_suggestions, check_text
 from labwidget.widgets._queue import done_items, resume_at
 from labwidget.widgets._tokens import stored_token_traits, token_traits
+from labwidget.widgets._traits import OptionalInts, StringLists, Strings
 
 
 def saved_state(store: Store, item: str, shape: list[int]) -> dict[str, Any]:
@@ -123,17 +124,13 @@ class StepLabeler(LabWidget):
 
     # Inputs, set from Python.
     prompt = traitlets.Unicode("", help="The prompt the steps answer.").tag(sync=True)
-    steps = traitlets.List(traitlets.Unicode(), help="Each step's first alternative.").tag(
-        sync=True
-    )
-    alternatives = traitlets.List(
-        traitlets.List(traitlets.Unicode()), help="Every alternative at each step."
-    ).tag(sync=True)
+    steps = Strings(help="Each step's first alternative.").tag(sync=True)
+    alternatives = StringLists(help="Every alternative at each step.").tag(sync=True)
     item_id = traitlets.Unicode("", help="The item's content-hash id in the store.").tag(sync=True)
     # Captured outputs, written by Python after each commit, and the step the keyboard is on.
-    step_labels = traitlets.List(
-        traitlets.Int(allow_none=True), help="The committed rating of each step: -1, 0, 1 or None."
-    ).tag(sync=True)
+    step_labels = OptionalInts(help="The committed rating of each step: -1, 0, 1 or None.").tag(
+        sync=True
+    )
     saved = traitlets.Dict(
         help="Everything committed: ratings and flags per alternative, choices, replacements, "
         "notes per step, and the finish reason."
@@ -233,7 +230,9 @@ class StepLabeler(LabWidget):
                     score_kind=score_kind,
                     score_about=about if isinstance(about, str) else "",
                 )
-            with store.batch() as batch:
+            # The item is written again if lost (re-running the cell): its commit need not
+            # wait for the disk; the first label's durable commit takes it along.
+            with store.batch(durable=False) as batch:
                 new_id = batch.add_item(text, positions, dataset=dataset, meta=meta, source=source)
                 if heatmap:
                     batch.add_token_scores(
