@@ -45,6 +45,8 @@ export interface Evidence {
   mc_source?: string | null;
   judge_value?: LabelValue | null;
   rationale?: string | null;
+  /** With `suggestions="model:<name>"`, that model's prediction (none on a blind item). */
+  model?: Suggestion;
   labels?: SaidLabel[];
 }
 

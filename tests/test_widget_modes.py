@@ -107,6 +107,20 @@ def test_the_review_queue_shows_both_machines_and_stores_the_human_beside_them(
     assert lw.auto.review_queue(store) == []
 
 
+def test_a_review_shows_a_models_prediction_beside_the_machines(store: lw.Store) -> None:
+    item = store.add_item("q", ["a", "b"])
+    machines(store, item, [(1, 1.0), (1, 0.75)], [1, -1])
+    predict(store, item, [0.9, 0.3])
+    widget = lw.StepLabeler(store=store, queue="review", suggestions="model:prm")
+    assert widget.evidence[1]["model"] == {
+        "value": -1,
+        "confidence": pytest.approx(0.7),
+        "source": "model:prm",
+    }
+    assert widget.evidence[1]["judge_value"] == -1
+    assert widget.suggestions[1]["source"] == "auto:mc"  # a is still the machines' label
+
+
 def test_nothing_to_review_or_adjudicate_is_said(store: lw.Store) -> None:
     store.add_item("q", ["a"])
     with pytest.raises(ValueError, match=r"no step in .* waits for review"):
@@ -167,7 +181,6 @@ def test_only_a_disputed_step_takes_an_adjudication(store: lw.Store, disputed: s
         ({"queue": "all"}, TypeError),
         ({"suggestions": "prm"}, ValueError),
         ({"adjudicate": "yes"}, ValueError),
-        ({"queue": "review", "suggestions": "model:prm"}, TypeError),
         ({"adjudicate": True, "queue": "review"}, TypeError),
         ({"adjudicate": True, "prompt": "q", "steps": ["a"]}, TypeError),
     ],

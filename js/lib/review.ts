@@ -5,7 +5,7 @@ import { element, setData, setHidden } from "./ui";
 /**
  * What a review or an adjudication shows beside a step (the `evidence` trait): under review,
  * the rollouts' success rate as a small bar and the judge's verdict, its rationale on hover and
- * for screen readers; under adjudication, who rated the step how. Machines and people are named
+ * for screen readers, and a model's prediction where asked for; under adjudication, who rated the step how. Machines and people are named
  * by their source, never mixed up.
  */
 
@@ -61,6 +61,14 @@ function judge(evidence: Evidence): HTMLElement | null {
   return part;
 }
 
+function model(evidence: Evidence): HTMLElement | null {
+  if (evidence.model === undefined) return null;
+  const { source, value, confidence } = evidence.model;
+  const part = element("span", "lw-review__model", "model-verdict");
+  part.textContent = `${source} ${VALUE_NAMES[value]}${confidence === null ? "" : ` ${Math.round(confidence * 100)}%`}`;
+  return part;
+}
+
 function saidBy(evidence: Evidence): HTMLElement[] {
   return (evidence.labels ?? []).map(({ annotator, source, value }) => {
     const part = element("span", "lw-review__said");
@@ -78,7 +86,7 @@ const drawn = new WeakMap<HTMLElement, Evidence | null>();
 export function drawEvidence(node: HTMLElement, evidence: Evidence | null): void {
   if (drawn.has(node) && drawn.get(node) === evidence) return;
   drawn.set(node, evidence);
-  const parts = evidence === null ? [] : [rollouts(evidence), judge(evidence), ...saidBy(evidence)].filter((p) => p !== null);
+  const parts = evidence === null ? [] : [rollouts(evidence), judge(evidence), model(evidence), ...saidBy(evidence)].filter((p) => p !== null);
   node.replaceChildren(...parts);
   setHidden(node, parts.length === 0);
   setData(node, "review", String(evidence?.review === true));

@@ -40,6 +40,14 @@ describe("review", () => {
     expect(row(1).classList.contains("lw-step--review")).toBe(true);
   });
 
+  test("shows a model's prediction beside the machines where there is one", () => {
+    const model = { value: -1 as const, confidence: 0.7, source: "model:prm" };
+    const withModel = evidence.map((shown) => (shown === null ? null : { ...shown, model }));
+    const { byTestId } = mount({ evidence: withModel, suggestions, mode: "review", cursor: 1 });
+    const shown = byTestId("evidence-1").querySelector("[data-testid=model-verdict]");
+    expect(shown?.textContent).toBe("model:prm ✗ wrong 70%");
+  });
+
   test("a accepts the machines' label as a human rating", () => {
     const { root, labelsSent } = mount({ evidence, suggestions, mode: "review", cursor: 1 });
     press(root, "a");

@@ -5,8 +5,9 @@
   ``blind_rate``), so labels there measure the model rather than the labeler's trust in it.
 - ``review`` (``queue="review"``): the items the consensus router sends to people
   (``labwidget.auto.review_queue``); each step shows the rollouts' success rate and the judge's
-  verdict with its rationale, and the machines' label as the suggestion to accept. An item is
-  done once no step of it waits for review.
+  verdict with its rationale (with ``suggestions="model:<name>"``, that model's prediction too,
+  none on a blind item), and the machines' label as the suggestion to accept. An item is done
+  once no step of it waits for review.
 - ``adjudicate``: the items where labelers disagree (``labwidget.disagreements``); each
   disputed step shows who said what, and a rating key stores the adjudicator's verdict (an
   ``adjudication`` event). An item is done once each of its disputes is settled.
@@ -53,10 +54,13 @@ class Shows:
         if self.mode == "review":
             found = review_suggestions(store, item)
             shown = [None if s is None or s["human"] else _suggestion(s) for s in found]
-            return {
-                "suggestions": shown,
-                "evidence": [None if s is None else _review(s) for s in found],
-            }
+            evidence = [None if s is None else _review(s) for s in found]
+            if self.model is not None:  # the model's opinion too, beside the machines' labels
+                predicted = model_suggestions(store, item, model=self.model)["suggestions"]
+                for step, guess in enumerate(predicted[: len(evidence)]):
+                    if guess is not None:
+                        evidence[step] = {**(evidence[step] or {"review": False}), "model": guess}
+            return {"suggestions": shown, "evidence": evidence}
         if self.mode == "adjudicate":
             disputes: list[dict[str, Any] | None] = [None] * steps
             for dispute in disagreements(store, items=[item], auto=self.auto, pending=False):
@@ -145,7 +149,5 @@ def shows_of(suggestions: Any, queue: Any, adjudicate: Any) -> Shows:
             raise TypeError("adjudicate shows who said what: give no review queue or model")
         return Shows("adjudicate", auto=adjudicate == "auto")
     if queue == "review":
-        if model is not None:
-            raise TypeError("a review shows the machines' labels, not a model's suggestions")
-        return Shows("review")
+        return Shows("review", model=model)
     return Shows("label", model=model)

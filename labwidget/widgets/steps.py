@@ -47,7 +47,8 @@ class StepLabeler(LabWidget):
             ``meta["suggestions"]`` become its suggestions. ``"review"``: the items whose
             steps the consensus router sends to people (``labwidget.auto.review_queue``), each
             step showing the rollouts' success rate as a bar and the judge's verdict with its
-            rationale; ``a`` accepts the machines' label, stored as a human label beside theirs.
+            rationale (and a ``suggestions="model:<name>"`` model's prediction); ``a`` accepts
+            the machines' label, stored as a human label beside theirs.
         tokens: the output's tokens, step after step, with ``token_scores`` (one float per
             token: log-probs, entropies or a model's scores, as named by ``score_kind``) and
             ``step_token_counts`` (tokens per step): shown as a heatmap, ``t`` toggles it.

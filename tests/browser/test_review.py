@@ -64,6 +64,10 @@ def test_a_human_confirms_a_disagreement_by_keyboard(page: Any, jupyter_server: 
     with lw.Store(db) as store:
         item = store.add_item("What is 17 * 3?", STEPS)
         machines(store, item, [(1, 1.0), (1, 1.0), (1, 0.75), (-1, 0.0)], [1, 1, -1, -1])
+        # Ten minutes of labeling this week, against a team cap of six.
+        earlier = store.add_item("What is 2 + 2?", ["2 + 2 = 4."])
+        store.record_label(item=earlier, step=0, value=1, duration_ms=600_000)
+        store.set_setting("weekly_cap_h", 0.1)
     labeler(jupyter_server, page, "review", "lw.StepLabeler(store=store, queue='review')")
     row = page.get_by_test_id("step-2")
     assert row.get_attribute("aria-current") is not None  # the cursor starts at the dispute
@@ -76,6 +80,9 @@ def test_a_human_confirms_a_disagreement_by_keyboard(page: Any, jupyter_server: 
     assert "auto:judge ✗ wrong" in judge.inner_text()
     assert judge.get_attribute("title") == "step 2 checked"
     assert judge.get_attribute("aria-description") == "step 2 checked"
+    notice = page.get_by_test_id("cap-notice")
+    assert notice.is_visible()
+    assert "0.2 h of labeling this week, past the team's 0.1 h cap" in notice.inner_text()
 
     page.keyboard.press("1")  # the human sides with the judge
     page.wait_for_selector('[data-testid="progress"][data-done="1"]')
