@@ -155,6 +155,9 @@ def _undo(store: Store, context: Context, event: Event) -> None:
     """An ``{kind: "undo"}`` event: the step's previous label again, as a new event."""
     step, alt = step_of(event, context["item"], context["steps"])
     kind = event.get("label", "rating")
+    if kind == "adjudication":
+        # A verdict cannot be cleared (the store holds -1, 0 or +1 only), but it can be replaced.
+        raise ValueError("an adjudication is not undone but replaced: press 1, 2 or 3 instead")
     store.undo(item=context["item"], step=step, alt=alt, kind=kind, event_id=str(event["id"]))
 
 

@@ -159,9 +159,14 @@ def test_adjudication_shows_who_said_what_and_stores_the_verdict(
     assert verdict["meta"] == {"labels": {"x": 1, "y": -1}}
     assert widget.step_labels == [None, 1, None]
     assert widget.progress["done"] == 1
+    send(widget, "undo", step=1, alt=0, label="adjudication")
+    assert "replaced: press 1, 2 or 3" in replies(widget)[-1]["message"]
+    send(widget, step=1, alt=0, label="adjudication", value=-1)
+    assert widget.step_labels == [None, -1, None]  # the newest verdict settles the step
+    # x's step 1 becomes wrong: the dataset takes the verdict in place of x's rating.
     assert labels_of(list(StepDataset(store, tokenizer()).rows())) == [
-        [True, True],
-        [True, True, False],
+        [True, False],
+        [True, False, False],
     ]
 
 
