@@ -183,6 +183,7 @@ export function render({ model, el }: Pick<RenderProps<StepLabelerTraits>, "mode
     ["change:prompt", drawAll],
     ["change:steps", drawAll],
     ["change:alternatives", drawAll],
+    ["change:evidence", drawAll],
     ["change:step_labels", onSaved],
     ["change:saved", onSaved],
     ["change:item_id", onItem],

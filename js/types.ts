@@ -20,7 +20,35 @@ export type LabelValue = -1 | 0 | 1;
 export type FinishReason = "solution" | "found_error" | "bad_problem" | "give_up";
 
 /** The label kinds a step (or, for `finish`, the whole item) can receive. */
-export type LabelKind = "rating" | "flag" | "choice" | "replacement" | "note" | "finish";
+export type LabelKind = "rating" | "flag" | "choice" | "replacement" | "note" | "finish" | "adjudication";
+
+/** What the rating keys do: label the steps, review the machines' labels, or adjudicate disputes. */
+export type Mode = "label" | "review" | "adjudicate";
+
+/** One labeler's rating of a disputed step, shown to the adjudicator. */
+export interface SaidLabel {
+  annotator: string;
+  source: string;
+  value: LabelValue;
+}
+
+/**
+ * What a review or an adjudication shows beside a step: the rollouts' success rate and the
+ * judge's verdict with its rationale (review), or who said what (adjudication).
+ */
+export interface Evidence {
+  review?: boolean;
+  mc_rate?: number | null;
+  mc_n?: number | null;
+  mc_successes?: number | null;
+  mc_value?: LabelValue | null;
+  mc_source?: string | null;
+  judge_value?: LabelValue | null;
+  rationale?: string | null;
+  /** With `suggestions="model:<name>"`, that model's prediction (none on a blind item). */
+  model?: Suggestion;
+  labels?: SaidLabel[];
+}
 
 /** Everything the store holds for this annotator, as Python lays it out after each commit. */
 export interface SavedState {
@@ -51,6 +79,9 @@ export interface StepLabelerTraits {
   saved: Partial<SavedState>;
   /** A suggestion per step (first alternative), or null. */
   suggestions: (Suggestion | null)[];
+  /** What a review or adjudication shows beside each step (absent from an older kernel). */
+  evidence?: (Evidence | null)[];
+  mode?: Mode;
   /** The current step; JS writes it when the user moves. */
   cursor: number;
   /** The output's tokens, step after step, with one float32 score each (the heatmap). */
@@ -75,6 +106,8 @@ export interface QueueProgress {
   done: number;
   session_labels: number;
   session_started_ms: number;
+  /** With a weekly cap set in the store: this annotator's week against it. */
+  cap?: { hours_this_week: number; cap_h: number; crossed: boolean };
 }
 
 /** JS -> Python: ask the generator for `n` alternatives at `step`. */

@@ -125,13 +125,16 @@ def alpha(units: Units, rows: np.ndarray, unit_mask: np.ndarray | None = None) -
     value = None
     if pairable.any():
         try:
-            value = float(
-                _krippendorff().alpha(
-                    value_counts=counts[pairable],
-                    value_domain=list(LEVELS),
-                    level_of_measurement="ordinal",
+            with warnings.catch_warnings():
+                # One value on every unit divides 0 by 0: reported as None below, not warned.
+                warnings.simplefilter("ignore", RuntimeWarning)
+                value = float(
+                    _krippendorff().alpha(
+                        value_counts=counts[pairable],
+                        value_domain=list(LEVELS),
+                        level_of_measurement="ordinal",
+                    )
                 )
-            )
         except ValueError:
             value = None  # one value only: no disagreement to measure against
         if value is not None and not np.isfinite(value):

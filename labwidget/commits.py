@@ -33,9 +33,21 @@ MAX_STRENGTH = 3.0
 REFUSALS = (LabelError, StoreError, KeyError, TypeError, ValueError)
 
 
-def steps_context(item: str, steps: int, suggestions: Sequence[Any]) -> Context:
-    """A step labeler's context: ``item``, its number of ``steps`` and their ``suggestions``."""
-    return {"widget": "steps", "item": item, "steps": steps, "suggestions": list(suggestions)}
+def steps_context(
+    item: str,
+    steps: int,
+    suggestions: Sequence[Any],
+    disputes: Sequence[dict[str, int] | None] | None = None,
+) -> Context:
+    """A step labeler's context: ``item``, its number of ``steps`` and their ``suggestions``.
+
+    An adjudicating labeler's context also holds its ``disputes``: who rated each disputed
+    step how (annotator -> rating), or None. Only such a context takes adjudications.
+    """
+    context = {"widget": "steps", "item": item, "steps": steps, "suggestions": list(suggestions)}
+    if disputes is not None:
+        context["disputes"] = list(disputes)
+    return context
 
 
 def pair_context(comparison: str) -> Context:
@@ -114,6 +126,23 @@ def _step_label(store: Store, context: Context, event: Event) -> bool:
     )
 
 
+def _adjudication(store: Store, context: Context, event: Event) -> bool:
+    """An adjudicator's verdict on a disputed step, keeping who said what in its meta."""
+    step, alt = step_of(event, context["item"], context["steps"])
+    disputes = context.get("disputes")
+    dispute = disputes[step] if disputes is not None and step < len(disputes) else None
+    if dispute is None or alt != 0:
+        raise ValueError(f"step {step} is not in dispute here: nothing to adjudicate")
+    return store.record(
+        "adjudication",
+        item=context["item"],
+        step=step,
+        value=event.get("value"),
+        meta={"labels": dispute},
+        **_timing(event),
+    )
+
+
 def _finish(store: Store, context: Context, event: Event) -> bool:
     """Why labeling of the context's item ended, and how long it took."""
     item = context["item"]
@@ -126,6 +155,9 @@ def _undo(store: Store, context: Context, event: Event) -> None:
     """An ``{kind: "undo"}`` event: the step's previous label again, as a new event."""
     step, alt = step_of(event, context["item"], context["steps"])
     kind = event.get("label", "rating")
+    if kind == "adjudication":
+        # A verdict cannot be cleared (the store holds -1, 0 or +1 only), but it can be replaced.
+        raise ValueError("an adjudication is not undone but replaced: press 1, 2 or 3 instead")
     store.undo(item=context["item"], step=step, alt=alt, kind=kind, event_id=str(event["id"]))
 
 
@@ -164,6 +196,7 @@ LABELS: dict[str, Commit] = {
     "replacement": _step_label,
     "note": _step_label,
     "finish": _finish,
+    "adjudication": _adjudication,
 }
 # Each (widget, event kind) a page sends that writes, and the function that commits it.
 COMMITS: dict[tuple[str, str], Commit] = {

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from labwidget._bundle import STATIC
+from labwidget._team import team_figures
 from labwidget.store import Store
 
 # Inline script and style only; no request of any kind (no fetch, no images, no fonts) leaves it.
@@ -79,6 +80,9 @@ def write_report(
 ) -> dict[str, Any]:
     """Write the report of ``store`` to ``path``; returns the summary it shows.
 
+    The summary is ``Store.summary()``'s with the team's figures: ``agreement`` (Cohen's κ of
+    each pair of people, α over all) and ``review`` (items waiting for review, or None).
+
     Args:
         store: the store to report on.
         path: the HTML file to write (replaced if it exists).
@@ -86,6 +90,9 @@ def write_report(
             ``weekly_cap_h``, ``idle_cap_s``, as for ``Store.summary``.
     """
     summary = store.summary(**summary_options)
+    summary.update(
+        team_figures(store, dataset=summary_options.get("dataset"), sources=summary["sources"])
+    )
     where = store.url.render_as_string(hide_password=True)
     scope = summary["options"]["dataset"] or "all datasets"
     page = report_html(summary, title=f"Labeling report: {where} ({scope})")

@@ -186,3 +186,15 @@ def test_the_command_prints_the_figures(
     assert "x ~ y: -0.154  (3 items, 5 steps)" in out
     # B's tie is not settled: the machine is scored on A only.
     assert "auto:mc (auto:mc): n/a  erroneous 0.000 of 1, correct n/a of 0" in out
+
+
+def test_one_value_on_every_step_gives_no_alpha_and_no_warning(store: lw.Store) -> None:
+    import warnings
+
+    item = store.add_item("q", ["a", "b"])
+    for who in ("ana", "bo"):
+        store.record_label(item=item, step=0, value=1, annotator=who)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # krippendorff's 0/0 warned on every dashboard refresh
+        found = lw.agreement(store)
+    assert (found.alpha["alpha"], found.alpha["steps"]) == (None, 1)

@@ -109,3 +109,43 @@ def test_bad_options_are_refused(store: lw.Store) -> None:
         lw.Dashboard(store, poll_s=0)
     with pytest.raises(TypeError):
         lw.Dashboard(store, weekly_cap=6)  # type: ignore[call-arg]
+
+
+def test_agreement_and_what_is_left_to_review_reach_the_summary(store: lw.Store) -> None:
+    from tests.test_widget_modes import machines
+
+    item = an_item(store)
+    dash = lw.Dashboard(store, live=False)
+    assert dash.summary["agreement"]["kappa"] == []
+    assert dash.summary["review"] is None  # no rollouts, no review queue to read
+    for who, values in (("ana", [1, -1]), ("bo", [1, 1])):
+        for step, value in enumerate(values):
+            store.record_label(item=item, step=step, value=value, annotator=who)
+    machines(store, item, [(1, 1.0), (1, 0.75)], [1, -1])
+    dash.close()
+    dash = lw.Dashboard(store, live=False)
+    [pair] = dash.summary["agreement"]["kappa"]
+    assert (pair["a"], pair["b"], pair["items"], pair["steps"]) == ("ana", "bo", 1, 2)
+    assert dash.summary["agreement"]["steps"] == 2
+    # People rated both steps, so the router sends nothing to review.
+    assert dash.summary["review"] == {"items": 0}
+    dash.close()
+
+
+def test_agreement_is_counted_again_at_most_every_few_seconds(
+    store: lw.Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    item = an_item(store)
+    store.record_label(item=item, step=0, value=1, annotator="ana")
+    dash = lw.Dashboard(store, live=False)
+    monkeypatch.setattr(dashboard, "TEAM_EVERY_S", 3600.0)
+    store.record_label(item=item, step=0, value=1, annotator="bo")
+    dash.refresh()
+    assert dash.summary["totals"]["labels"] == 2
+    assert dash.summary["agreement"]["kappa"] == []  # not counted again yet
+    monkeypatch.setattr(dashboard, "TEAM_EVERY_S", 0.0)
+    dash.refresh()  # no new label, but the last ones are not in the agreement yet
+    assert [(k["a"], k["b"]) for k in dash.summary["agreement"]["kappa"]] == [("ana", "bo")]
+    figures = dash.refresh()
+    assert dash.refresh() is figures  # counted: nothing more to do
+    dash.close()

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 import labwidget as lw
+import labwidget.widgets._item as item_module
 import labwidget.widgets.pair as pair_module
-import labwidget.widgets.steps as steps_module
 from labwidget import _signing
 from labwidget._signing import sign, signed_context
 from labwidget.server._direct import DirectCommits
@@ -38,7 +38,7 @@ def sqlite_store(tmp_path: Path) -> lw.Store:
 @pytest.fixture
 def signed(monkeypatch: pytest.MonkeyPatch) -> None:
     """Widgets are made as inside a kernel whose session key is ``KEY``."""
-    monkeypatch.setattr(steps_module, "kernel_key", lambda: KEY)
+    monkeypatch.setattr(item_module, "kernel_key", lambda: KEY)
     monkeypatch.setattr(pair_module, "kernel_key", lambda: KEY)
 
 
@@ -293,7 +293,7 @@ def test_no_context_without_a_kernel_or_for_a_shared_store(
 ) -> None:
     assert _signing.kernel_key() is None  # pytest is no kernel
     assert labeler(store)._direct == {}
-    monkeypatch.setattr(steps_module, "kernel_key", lambda: KEY)
+    monkeypatch.setattr(item_module, "kernel_key", lambda: KEY)
     # PostgreSQL: its URL may carry a password, and traits are saved in the notebook.
     expected = {} if store.backend == "postgresql" else {"context", "signature"}
     assert set(labeler(store)._direct) == set(expected)
@@ -406,3 +406,40 @@ def test_a_context_commits_only_its_own_widgets_events(sqlite_store: lw.Store) -
     assert sqlite_store.preferences() == []
     assert stored(Path(sqlite_store.url.database or "")) == []
     commits.close()
+
+
+def adjudicator(store: lw.Store) -> lw.StepLabeler:
+    """An adjudicating labeler over one item whose step 1 x and y rate apart."""
+    item = store.add_item("q", ["a", "b", "c"])
+    for who, values in (("x", [1, 1]), ("y", [1, -1])):
+        for step, value in enumerate(values):
+            store.record_label(item=item, step=step, value=value, annotator=who)
+    return lw.StepLabeler(store=store, adjudicate=True)
+
+
+ADJUDICATIONS = [
+    ("a disputed step", {"step": 1, "value": 1}),
+    ("an undisputed step", {"step": 0, "value": 1}),
+    ("a verdict of 7", {"step": 1, "value": 7}),
+]
+
+
+@pytest.mark.usefixtures("signed")
+@pytest.mark.parametrize(("name", "fields"), ADJUDICATIONS, ids=[n for n, _ in ADJUDICATIONS])
+def test_the_server_takes_exactly_the_adjudications_the_kernel_takes(
+    tmp_path: Path, name: str, fields: dict[str, Any]
+) -> None:
+    kernel, server = kernel_and_server(
+        tmp_path,
+        adjudicator,
+        lambda widget: {**event(widget, 0), "label": "adjudication", **fields, "id": name},
+        lambda store: stored(Path(store.url.database or ""))[4:],
+    )
+    assert kernel == server
+    if name == "a disputed step":
+        assert kernel[0] == {"kind": "ack", "id": name}
+        assert kernel[1] == [
+            (name, 1, "adjudication", 1, None, "ada", 1200, '{"labels": {"x": 1, "y": -1}}')
+        ]
+    else:
+        assert kernel[0]["kind"] == "error"

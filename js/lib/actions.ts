@@ -181,13 +181,14 @@ export class StepActions {
   }
 
   #rate(step: number, value: LabelValue): void {
-    this.label(step, "rating", { value });
+    this.label(step, this.#parts.labels.ratingKind(), { value });
     this.#parts.cursor.moveTo(step + 1);
   }
 
   #undo(step: number): void {
     // No value: until Python answers with the restored label, the row shows what is saved.
-    this.#submit({ kind: "undo", step, alt: this.#parts.labels.altOf(step), label: "rating" });
+    const { labels } = this.#parts;
+    this.#submit({ kind: "undo", step, alt: labels.altOf(step), label: labels.ratingKind() });
     this.#parts.draw([step]);
   }
 

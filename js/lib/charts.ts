@@ -2,6 +2,7 @@ import * as Plot from "@observablehq/plot";
 import {
   bucketHours,
   formatHours,
+  type KappaRow,
   origin,
   ORIGIN_TEXT,
   type Origin,
@@ -182,5 +183,44 @@ export function queueChart(summary: Summary, width: number): Element {
     x: { label: "items", grid: true },
     color: { legend: true, domain: ["done", "claimed", "open"], range: ["#54a24b", "#f0a30a", "#9d9d9d"] },
     marks: [Plot.barX(parts, { x: "items", fill: "state", order: ["done", "claimed", "open"], tip: true })],
+  });
+}
+
+/**
+ * Cohen's κ between each pair of people as a matrix heatmap, both ways round. The cells run
+ * from red (−1) through white (0) to blue (+1); their numbers are dark on a light halo, so they
+ * read on every cell in either theme.
+ */
+export function agreementChart(rows: KappaRow[], width: number): Element {
+  const people = [...new Set(rows.flatMap((row) => [row.a, row.b]))].sort();
+  const cells = rows.flatMap((row) => [row, { ...row, a: row.b, b: row.a }]);
+  const side = Math.min(width - 120, Math.max(120, 44 * people.length));
+  const margin = Math.min(160, 8 + 7 * Math.max(...people.map((p) => p.length), 6));
+  return Plot.plot({
+    ...common(
+      width,
+      "Agreement between people: Cohen's kappa per pair",
+      "A matrix of Cohen's kappa for each pair of people over the steps both rated; the table below holds the numbers.",
+    ),
+    width: side + margin + 24,
+    height: side + 72,
+    marginLeft: margin,
+    marginBottom: 56,
+    x: { label: null, domain: people, tickRotate: -30 },
+    y: { label: null, domain: people },
+    // No colour ramp legend (drawn on a canvas): each cell prints its κ, and the note says the scale.
+    color: { type: "linear", scheme: "rdbu", domain: [-1, 1] },
+    marks: [
+      Plot.cell(cells, { x: "a", y: "b", fill: "kappa", inset: 0.5, tip: true }),
+      Plot.text(cells, {
+        x: "a",
+        y: "b",
+        text: (row: KappaRow) => (row.kappa === null ? "n/a" : row.kappa.toFixed(2)),
+        fill: "black",
+        stroke: "white",
+        strokeWidth: 3,
+        paintOrder: "stroke",
+      }),
+    ],
   });
 }

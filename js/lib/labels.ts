@@ -1,5 +1,5 @@
 import type { AnyModel } from "@anywidget/types";
-import type { LabelEvent, LabelKind, LabelValue, SavedState, StepLabelerTraits, Suggestion } from "../types";
+import type { Evidence, LabelEvent, LabelKind, LabelValue, SavedState, StepLabelerTraits, Suggestion } from "../types";
 
 export type StepsModel = AnyModel<StepLabelerTraits>;
 
@@ -72,6 +72,15 @@ export class Labels {
     return this.#model.get("suggestions")?.[step] ?? null;
   }
 
+  evidenceAt(step: number): Evidence | null {
+    return this.#model.get("evidence")?.[step] ?? null;
+  }
+
+  /** The label kind the rating keys send: an adjudicator's verdict, or a rating. */
+  ratingKind(): "rating" | "adjudication" {
+    return this.#model.get("mode") === "adjudicate" ? "adjudication" : "rating";
+  }
+
   savedRating(step: number, alt: number): LabelValue | null {
     return alt === 0 ? (this.#model.get("step_labels")[step] ?? null) : (this.saved().ratings?.[step]?.[alt] ?? null);
   }
@@ -80,7 +89,7 @@ export class Labels {
   rating(step: number): LabelValue | null {
     const state = this.local.get(step);
     const alt = this.altOf(step);
-    if (state?.status !== "error" && state?.label === "rating" && state.alt === alt && state.value !== undefined) {
+    if (state?.status !== "error" && state?.label === this.ratingKind() && state.alt === alt && state.value !== undefined) {
       return state.value as LabelValue;
     }
     return this.savedRating(step, alt);

@@ -1,4 +1,4 @@
-import { originChart, queueChart, ratingsChart, rateChart, weekChart } from "./charts";
+import { agreementChart, originChart, queueChart, ratingsChart, rateChart, weekChart } from "./charts";
 import {
   bucketHours,
   formatCount,
@@ -111,6 +111,11 @@ function overview(summary: Summary, width: number): Element[] {
     ["open", queue.open],
     ["all items", queue.items],
   ];
+  // Only where machines labeled with rollouts is there a review queue to speak of.
+  if (summary.review != null) {
+    stats.append(stat("to review", formatCount(summary.review.items), "queue-review"));
+    rows.push(["waiting for review (machines disagree)", summary.review.items]);
+  }
   return [stats, queueChart(summary, width), numbers(table("The queue", ["items", "count"], rows, "table-queue"))];
 }
 
@@ -178,6 +183,33 @@ function origins(summary: Summary, timeline: TimelineRow[], width: number): Elem
   ];
 }
 
+function agreement(summary: Summary, width: number): Element[] {
+  const found = summary.agreement;
+  if (found === undefined) return [make("p", "lw-dash__empty", "Counting agreement…")];
+  if ("error" in found) return [make("p", "lw-dash__empty", `Agreement needs more: ${found.error}`)];
+  const alpha = found.alpha === null ? "n/a" : found.alpha.toFixed(3);
+  const about = make(
+    "p",
+    "lw-dash__note",
+    `Krippendorff's α (ordinal −1/0/+1) ${alpha} over ${formatCount(found.steps)} steps rated by two or more people ` +
+      `in ${formatCount(found.items)} items; Cohen's κ per pair below, red −1 through white 0 to blue +1.`,
+  );
+  about.dataset.testid = "agreement-alpha";
+  const rows: Cell[][] = found.kappa.map((row) => [
+    `${row.a} · ${row.b}`,
+    row.kappa === null ? "n/a" : row.kappa.toFixed(3),
+    row.items,
+    row.steps,
+  ]);
+  return [
+    about,
+    rows.length === 0
+      ? make("p", "lw-dash__empty", "No two people have rated the same step yet.")
+      : agreementChart(found.kappa, width),
+    numbers(table("Cohen's κ per pair of people", ["pair", "κ", "items", "steps"], rows, "table-agreement")),
+  ];
+}
+
 function distribution(summary: Summary, width: number): Element[] {
   const reasons = [...new Set(summary.distribution.flatMap((row) => Object.keys(row.finish)))].sort();
   const choices = [...new Set(summary.distribution.flatMap((row) => Object.keys(row.preferences)))].sort();
@@ -221,6 +253,7 @@ export function createPanels(): { root: HTMLElement; draw(summary: Summary, time
     rates: panel("rates", "Labels per hour by person"),
     origins: panel("origins", "People and machines"),
     distribution: panel("distribution", "Current labels per dataset"),
+    agreement: panel("agreement", "Agreement between people"),
   };
   const grid = make("div", "lw-dash__grid");
   grid.append(...Object.values(sections).map(({ section }) => section));
@@ -246,6 +279,7 @@ export function createPanels(): { root: HTMLElement; draw(summary: Summary, time
     refill(sections.rates, rates(summary, timeline, width));
     refill(sections.origins, origins(summary, timeline, width));
     refill(sections.distribution, distribution(summary, width));
+    refill(sections.agreement, agreement(summary, width));
     root.dataset.generatedAt = summary.generated_at;
   }
 

@@ -1,17 +1,19 @@
 import type { AnyModel } from "@anywidget/types";
-import type { GotoEvent, StepLabelerTraits } from "../types";
+import type { GotoEvent, QueueProgress, StepLabelerTraits } from "../types";
 import { newEventId } from "./protocol";
 import { KernelRequests } from "./route";
 import { element, setData, setHidden, setText } from "./ui";
 
 /**
  * The queue's progress bar: where in the queue this item is, what is done, and this session's
- * pace, with `N` / `P` asking Python for the next or previous item. Hidden without a queue.
+ * pace, with `N` / `P` asking Python for the next or previous item; and, once this annotator's
+ * week is over the store's weekly cap, a gentle notice. Hidden without a queue or a notice.
  */
 export class Progress {
   readonly element = element("div", "lw-steps__progress", "progress");
   readonly #bar = element("div", "lw-steps__progress-bar");
   readonly #text = element("span", "lw-steps__progress-text");
+  readonly #cap = element("span", "lw-steps__cap", "cap-notice");
   readonly #model: AnyModel<StepLabelerTraits>;
   readonly #requests: KernelRequests<GotoEvent>;
   /** Why the last move in the queue failed, or "": shown in place of the progress. */
@@ -20,7 +22,7 @@ export class Progress {
 
   constructor(model: AnyModel<StepLabelerTraits>, kernelGone: () => void) {
     this.#model = model;
-    this.element.append(this.#bar, this.#text);
+    this.element.append(this.#bar, this.#text, this.#cap);
     this.#requests = new KernelRequests<GotoEvent>(model, {
       onReply: (_event, outcome) => {
         this.#error = outcome.ok ? "" : outcome.message;
@@ -32,9 +34,13 @@ export class Progress {
   }
 
   draw = () => {
-    const { position = 0, total = 0, done = 0, session_labels = 0, session_started_ms } = this.#model.get("progress") ?? {};
-    setHidden(this.element, total === 0);
-    if (total === 0) return;
+    const { position = 0, total = 0, done = 0, session_labels = 0, session_started_ms, cap } = this.#model.get("progress") ?? {};
+    const notice = capNotice(cap);
+    setText(this.#cap, notice);
+    setHidden(this.#cap, notice === "");
+    setHidden(this.element, total === 0 && notice === "");
+    setHidden(this.#bar, total === 0);
+    if (total === 0) return setText(this.#text, "");
     const elapsed = Math.max(Date.now() - (session_started_ms ?? Date.now()), 0);
     const minutes = Math.floor(elapsed / 60_000);
     const seconds = Math.floor((elapsed % 60_000) / 1000);
@@ -68,4 +74,11 @@ export class Progress {
     clearInterval(this.#ticker);
     this.#requests.dispose();
   }
+}
+
+/** A crossed weekly cap in words, kindly; "" while under it (or without a cap). */
+export function capNotice(cap: QueueProgress["cap"]): string {
+  if (cap === undefined || !cap.crossed) return "";
+  const hours = (h: number) => `${Math.round(h * 10) / 10} h`;
+  return `${hours(cap.hours_this_week)} of labeling this week, past the team's ${hours(cap.cap_h)} cap: a good moment to hand over.`;
 }

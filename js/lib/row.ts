@@ -2,6 +2,7 @@ import type { LabelValue } from "../types";
 import { type Fold, foldOf } from "./fold";
 import { type Labels, type Status, VALUE_NAMES } from "./labels";
 import { renderMarkdown } from "./markdown";
+import { drawEvidence, evidenceElement } from "./review";
 import type { SourceView } from "./source_view";
 import { shownSuggestion, suggestionText } from "./suggestions";
 import { element, setData, setHidden, setText } from "./ui";
@@ -21,6 +22,8 @@ export interface Row {
   /** Where the step's tokens go when the heatmap is on. */
   heat: HTMLDivElement;
   suggestion: HTMLSpanElement;
+  /** A review's machine verdicts, or an adjudication's who said what (lib/review.ts). */
+  evidence: HTMLDivElement;
   marks: HTMLSpanElement;
   label: HTMLSpanElement;
   status: HTMLSpanElement;
@@ -67,7 +70,8 @@ export function makeRow(step: number): Row {
   extra.append(replacement, note);
   const heat = element("div", "lw-step__heat", `heat-${step}`);
   const fold = element("div", "lw-step__fold", `fold-${step}`);
-  body.append(alternative, text, heat, fold, extra);
+  const evidence = evidenceElement(step);
+  body.append(alternative, text, evidence, heat, fold, extra);
   const marks = element("span", "lw-step__marks", `marks-${step}`);
   const suggestion = element("span", "lw-step__suggestion", `suggestion-${step}`);
   const label = element("span", "lw-step__label");
@@ -84,7 +88,7 @@ export function makeRow(step: number): Row {
   const error = element("div", "lw-step__error", `step-error-${step}`);
   li.append(number, body, marks, suggestion, label, status, buttons, error);
   return {
-    li, text, rendered: null, foldSource: null, folded: null, fold, alternative, heat, suggestion, marks, label, status, extra,
+    li, text, rendered: null, foldSource: null, folded: null, fold, alternative, heat, suggestion, evidence, marks, label, status, extra,
     replacement, note, error,
   };
 }
@@ -122,6 +126,9 @@ export function drawRow(row: Row, step: number, errorAt: number | null, view: Ro
   const suggested = shownSuggestion(labels, step);
   setText(row.suggestion, suggested === null ? "" : suggestionText(suggested));
   setData(row.li, "suggested", suggested === null ? "" : String(suggested.value));
+  const evidence = labels.evidenceAt(step);
+  drawEvidence(row.evidence, evidence);
+  row.li.classList.toggle("lw-step--review", evidence?.review === true || (evidence?.labels?.length ?? 0) > 0);
   setText(row.status, labels.generating.has(step) ? "generating…" : STATUS_TEXT[status]);
   const message = labels.error(step);
   setText(row.error, message);

@@ -63,7 +63,25 @@ export interface Summary {
     annotators: WeekRow[];
   };
   queue: { items: number; done: number; claimed: number; open: number };
+  /** The team's figures (labwidget/_team.py); absent until counted. */
+  agreement?: Agreement;
+  /** Items the consensus router sends to people; null where no rollouts were stored. */
+  review?: { items: number } | null;
 }
+
+/** Cohen's κ of one pair of people, over the steps both rated. */
+export interface KappaRow {
+  a: string;
+  b: string;
+  kappa: number | null;
+  items: number;
+  steps: number;
+}
+
+/** Agreement between people: α over all, κ per pair; or why it could not be counted. */
+export type Agreement =
+  | { alpha: number | null; items: number; steps: number; kappa: KappaRow[] }
+  | { error: string };
 
 export type Origin = "human" | "model" | "auto";
 

@@ -112,11 +112,54 @@ describe("the dashboard", () => {
     expect(rows).toEqual([["math · human", "10", "5", "120", "2", "8", "7"]]);
     // Each panel is a stop for Tab, named by its heading; each chart has a label.
     const panels = [...el.querySelectorAll<HTMLElement>(".lw-dash__panel")];
-    expect(panels.map((panel) => panel.tabIndex)).toEqual([0, 0, 0, 0, 0]);
+    expect(panels.map((panel) => panel.tabIndex)).toEqual([0, 0, 0, 0, 0, 0]);
     for (const panel of panels) {
       expect(el.querySelector(`#${panel.getAttribute("aria-labelledby")}`)?.textContent).toBeTruthy();
     }
     expect(el.querySelectorAll("svg[aria-label]").length).toBeGreaterThanOrEqual(5);
+  });
+
+  it("draws agreement as a heatmap of kappa per pair, and what is left to review", () => {
+    const agreement = {
+      alpha: 0.61,
+      items: 12,
+      steps: 40,
+      kappa: [
+        { a: "ana", b: "bo", kappa: 0.7, items: 12, steps: 40 },
+        { a: "ana", b: "cy", kappa: null, items: 1, steps: 2 },
+      ],
+    };
+    const { el, byId } = mount({
+      summary: { ...summary(550), agreement, review: { items: 7 } },
+      timeline: TIMELINE,
+      live: true,
+      error: "",
+    });
+    expect(byId("dashboard-status")).toBe("live: updates as labels land");
+    expect(byId("queue-review")).toBe("7");
+    expect(byId("agreement-alpha")).toContain("α (ordinal −1/0/+1) 0.610 over 40 steps");
+    const heatmap = el.querySelector('[data-testid="panel-agreement"] svg[aria-label^="Agreement"]');
+    expect(heatmap).not.toBeNull();
+    // Both ways round: two cells for the pair with a kappa; an undefined one says n/a, uncoloured.
+    expect(heatmap?.querySelectorAll("rect")).toHaveLength(2);
+    expect(heatmap?.textContent).toContain("0.70");
+    expect(heatmap?.textContent).toContain("n/a");
+    const rows = [...el.querySelectorAll('[data-testid="table-agreement"] tbody tr')].map((tr) =>
+      [...tr.children].map((cell) => cell.textContent),
+    );
+    expect(rows).toEqual([
+      ["ana · bo", "0.700", "12", "40"],
+      ["ana · cy", "n/a", "1", "2"],
+    ]);
+  });
+
+  it("says so until agreement is counted, or why it cannot be, and hides an absent review queue", () => {
+    const { model, el, byId } = mount({ summary: summary(550), timeline: TIMELINE, live: true, error: "" });
+    const panel = () => el.querySelector('[data-testid="panel-agreement"]')?.textContent ?? "";
+    expect(panel()).toContain("Counting agreement…");
+    expect(byId("queue-review")).toBeNull();
+    model.kernelSet("summary", { ...summary(550), agreement: { error: "pip install 'labwidget[agreement]'" }, review: null });
+    expect(panel()).toContain("pip install 'labwidget[agreement]'");
   });
 
   it("draws again when Python sends new figures, keeping an open table open", () => {

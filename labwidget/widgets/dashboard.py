@@ -9,13 +9,16 @@ the store is. The timeline travels as float32 columns in binary buffers.
 from __future__ import annotations
 
 import logging
+import math
 import threading
+import time
 from datetime import datetime
 from typing import Any
 
 import traitlets
 
 from labwidget._follow import follow
+from labwidget._team import team_figures
 from labwidget.store import Store
 from labwidget.widgets._base import LabWidget
 from labwidget.widgets._buffers import pack_float32
@@ -32,6 +35,8 @@ FOLLOW_IDLE_S = 30.0
 # follow() does not watch) and for a new week.
 QUIET_LOOK_S = 5.0
 RETRY_S = 5.0
+# Agreement and the review queue read far more than a batch of labels: counted this often at most.
+TEAM_EVERY_S = 10.0
 
 
 def pack_timeline(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -66,7 +71,9 @@ class Dashboard(LabWidget):
     """A live view of a store's labeling, drawn from ``Store.summary()``.
 
     Rates per person, people vs machines, the current labels per dataset, each person's hours
-    this week against a cap, and the queue (done, claimed, open).
+    this week against a cap, the queue (done, claimed, open, and items waiting for review), and
+    Cohen's κ between each pair of people as a heatmap (``lw.agreement``; counted again at most
+    every 10 s while labels land).
 
     Every number is also in ``summary`` (and ``store.summary()``) as plain data. Panels are
     focusable and each chart has a table of its numbers under "Numbers".
@@ -89,7 +96,8 @@ class Dashboard(LabWidget):
 
     summary = traitlets.Dict(
         help="Store.summary() without its timeline: totals, sources, annotators, the current "
-        "label distribution, this week's hours against the cap, and the queue."
+        "label distribution, this week's hours against the cap, and the queue; with the team's "
+        "figures (labwidget._team): agreement (alpha, kappa per pair) and review (items left)."
     ).tag(sync=True)
     timeline = traitlets.Dict(
         help="Labels per bucket and (annotator, source): {series, start_h, series_index, "
@@ -132,14 +140,23 @@ class Dashboard(LabWidget):
         self._refresh_lock = threading.Lock()
         self._latest = figures["seq"]["labels"]
         self._poll_s = poll_s
+        self._dataset = dataset
+        # Live, the team's figures are counted by the thread, after the first paint.
+        self._team_at = -math.inf
+        self._team_stale = live
+        self._team: dict[str, Any] = {} if live else self._count_team(store, figures)
         super().__init__(store=store, **self._as_traits(figures), live=live)
         if live:
             self._start()
 
-    @staticmethod
-    def _as_traits(figures: dict[str, Any]) -> dict[str, Any]:
+    def _count_team(self, store: Store, figures: dict[str, Any]) -> dict[str, Any]:
+        self._team_at = time.monotonic()
+        self._team_stale = False
+        return team_figures(store, dataset=self._dataset, sources=figures["sources"])
+
+    def _as_traits(self, figures: dict[str, Any]) -> dict[str, Any]:
         return {
-            "summary": {k: v for k, v in figures.items() if k != "timeline"},
+            "summary": {**{k: v for k, v in figures.items() if k != "timeline"}, **self._team},
             "timeline": pack_timeline(figures["timeline"]),
         }
 
@@ -147,13 +164,18 @@ class Dashboard(LabWidget):
         """Add the labels committed since the last look (up to ``upto_seq``); returns the figures.
 
         The live thread calls this for each batch of labels; call it yourself with
-        ``live=False``.
+        ``live=False``. Agreement and the review queue are counted again when labels have
+        landed since, at most every ``TEAM_EVERY_S`` seconds.
         """
         with self._refresh_lock:
             figures = self.store.update_summary(self._figures, upto_seq=upto_seq)
-            if figures is self._figures:  # nothing new
+            self._team_stale |= figures is not self._figures
+            due = self._team_stale and time.monotonic() - self._team_at >= TEAM_EVERY_S
+            if figures is self._figures and not due:  # nothing new
                 return figures
             self._figures = figures
+            if due:
+                self._team = self._count_team(self.store, figures)
             traits = self._as_traits(figures)
             with self.hold_sync():  # one update message
                 self.summary, self.timeline = traits["summary"], traits["timeline"]
@@ -209,8 +231,10 @@ class Dashboard(LabWidget):
 
     def _count(self) -> None:
         """Adds each batch the follower saw to the figures, and looks now and then for the rest."""
+        first = True  # the first look counts the team's figures, right after the first paint
         while not self._stop.is_set():
-            landed = self._landed.wait(QUIET_LOOK_S)
+            landed = False if first else self._landed.wait(QUIET_LOOK_S)
+            first = False
             if self._stop.is_set():
                 return
             if landed:

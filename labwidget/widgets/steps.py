@@ -4,76 +4,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import traitlets
 
-from labwidget._signing import kernel_key, signed_context
 from labwidget.commits import commit, step_of, steps_context
 from labwidget.store import StepSpec, Store, alternatives_of
 from labwidget.widgets._base import FollowUp, Handler, LabWidget
 from labwidget.widgets._buffers import unpack_float32
 from labwidget.widgets._inputs import Suggestion, check_steps, check_suggestions, check_text
-from labwidget.widgets._queue import done_items, resume_at
-from labwidget.widgets._tokens import stored_token_traits, token_traits
+from labwidget.widgets._item import item_traits, shown_state
+from labwidget.widgets._modes import disputes_of, shows_of
+from labwidget.widgets._queue import CapWatch, resume_at
+from labwidget.widgets._tokens import token_traits
 from labwidget.widgets._traits import OptionalInts, StringLists, Strings
-
-
-def saved_state(store: Store, item: str, shape: list[int]) -> dict[str, Any]:
-    """What this annotator has committed on ``item``, laid out per step and alternative."""
-    ratings: list[list[int | None]] = [[None] * n for n in shape]
-    flags: list[list[bool]] = [[False] * n for n in shape]
-    state: dict[str, Any] = {
-        "ratings": ratings,
-        "flags": flags,
-        "choices": [None] * len(shape),
-        "replacements": [None] * len(shape),
-        "notes": [None] * len(shape),
-        "finish": None,
-    }
-    for label in store.labels(item=item, annotator=store.annotator, kind=None):
-        step, alt, kind = label["step"], label["alt"], label["kind"]
-        if kind == "finish":
-            state["finish"] = label["text"]
-        elif step is None or not 0 <= step < len(shape) or not 0 <= alt < shape[step]:
-            continue
-        elif kind == "rating":
-            ratings[step][alt] = label["value"]
-        elif kind == "flag":
-            flags[step][alt] = True
-        elif kind == "choice" and 0 <= label["value"] < shape[step]:
-            # A choice written around the store may name an alternative the step lacks.
-            state["choices"][step] = label["value"]
-        elif kind in ("replacement", "note"):
-            state[f"{kind}s"][step] = label["text"]
-    return state
-
-
-def item_traits(
-    store: Store, item_id: str, suggestions: list[Any], heatmap: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    """The traits that show one stored item: steps, heatmap, this annotator's saved labels.
-
-    The heatmap is ``heatmap`` (traits from ``token_traits``), or else the token scores kept
-    with the item.
-    """
-    item = store.item(item_id)
-    saved = saved_state(store, item_id, [len(a) for a in item["alternatives"]])
-    suggestions = suggestions or [None] * len(item["steps"])
-    return {
-        **(heatmap or stored_token_traits(store, item_id)),
-        "prompt": item["prompt"],
-        "steps": item["steps"],
-        "alternatives": item["alternatives"],
-        "item_id": item_id,
-        "suggestions": suggestions,
-        "cursor": 0,
-        "saved": saved,
-        "step_labels": [ratings[0] for ratings in saved["ratings"]],
-        "_direct": signed_context(
-            store, steps_context(item_id, len(item["steps"]), suggestions), kernel_key()
-        ),
-    }
 
 
 class StepLabeler(LabWidget):
@@ -99,8 +43,13 @@ class StepLabeler(LabWidget):
         source: where the output came from, for the store's records.
         queue: item ids in the store to label one after another (e.g. ``store.claim(50)``)
             instead of one prompt and its steps; ``N``/``P`` move through it, a progress bar
-            counts what is done, and a new widget resumes at the first item not done. An
-            item's ``meta["suggestions"]`` become its suggestions.
+            counts what is done (and, past the store's ``weekly_cap_h``, says so gently), and
+            a new widget resumes at the first item not done. An item's
+            ``meta["suggestions"]`` become its suggestions. ``"review"``: the items whose
+            steps the consensus router sends to people (``labwidget.auto.review_queue``), each
+            step showing the rollouts' success rate as a bar and the judge's verdict with its
+            rationale (and a ``suggestions="model:<name>"`` model's prediction); ``a`` accepts
+            the machines' label, stored as a human label beside theirs.
         tokens: the output's tokens, step after step, with ``token_scores`` (one float per
             token: log-probs, entropies or a model's scores, as named by ``score_kind``) and
             ``step_token_counts`` (tokens per step): shown as a heatmap, ``t`` toggles it.
@@ -115,6 +64,12 @@ class StepLabeler(LabWidget):
         suggestions: a suggested rating per step (``{"value", "confidence", "source"}`` or
             None), e.g. from a process reward model; ``a`` accepts the current step's, ``A``
             all remaining ones, and each is stored as a human label recording what it confirmed.
+            ``"model:<name>"`` shows that model's predictions in the store (``lw.suggest``),
+            its score as the confidence; a blind item (``blind_rate``) shows none.
+        adjudicate: walk the steps where labelers disagree (``lw.disagreements``; ``"auto"``
+            counts the ``auto:`` sources too), showing who said what: a rating key stores
+            the adjudicator's verdict as an ``adjudication`` event, which datasets and exports
+            take in place of everyone's rating. With ``queue``, only its items.
         max_height: the greatest height of the steps (a CSS length, ``"70vh"`` by default):
             a longer output scrolls inside the widget, keeping the current step in view, rather
             than making the notebook one very long output. ``None`` lets it grow with its steps.
@@ -157,9 +112,21 @@ class StepLabeler(LabWidget):
         help="What the token scores are, in words (e.g. under which distribution the log-probs "
         "were computed): the heatmap's caption.",
     ).tag(sync=True)
+    evidence: traitlets.List[Any] = traitlets.List(
+        help="What a review or an adjudication shows beside each step, or None: the rollouts' "
+        "success rate and the judge's verdict with its rationale {review, mc_rate, mc_n, "
+        "mc_successes, mc_value, mc_source, judge_value, rationale}, or who said what {labels}."
+    ).tag(sync=True)
+    mode = traitlets.Enum(
+        ["label", "review", "adjudicate"],
+        "label",
+        help="What the rating keys do: label the steps, review the machines' labels (both "
+        "store a rating), or adjudicate (store an adjudication).",
+    ).tag(sync=True)
     cursor = traitlets.Int(0, help="The step the keyboard acts on.").tag(sync=True)
     progress = traitlets.Dict(
-        help="With a queue: {position, total, done, session_labels, session_started_ms}."
+        help="With a queue: {position, total, done, session_labels, session_started_ms}; and "
+        "with a weekly cap set, cap: {hours_this_week, cap_h, crossed}."
     ).tag(sync=True)
     max_height = traitlets.Unicode(
         "70vh",
@@ -176,8 +143,9 @@ class StepLabeler(LabWidget):
         dataset: str = "default",
         meta: dict[str, Any] | None = None,
         source: str | None = None,
-        suggestions: Sequence[Suggestion | None] = (),
-        queue: Sequence[str] | None = None,
+        suggestions: Sequence[Suggestion | None] | str = (),
+        queue: Sequence[str] | Literal["review"] | None = None,
+        adjudicate: bool | Literal["auto"] = False,
         tokens: Sequence[str] = (),
         token_scores: Any = None,
         step_token_counts: Sequence[int] = (),
@@ -188,12 +156,23 @@ class StepLabeler(LabWidget):
     ) -> None:
         # Every trait is worked out before the comm opens, so the page gets the whole widget in
         # one message instead of an empty one and a dozen updates.
-        traits: dict[str, Any] = {"max_height": max_height}
+        self._shows = shows_of(suggestions, queue, adjudicate)
+        if self._shows.model is not None:
+            suggestions = ()
+        traits: dict[str, Any] = {"max_height": max_height, "mode": self._shows.mode}
         self._session_labels = 0
         self._session_started = time.time()
         self._queue: list[str] = []
         self._done: set[str] = set()
         self._position = 0
+        self._cap = CapWatch(store)
+        if self._shows.mode != "label" and not (queue and queue != "review"):
+            if prompt or steps:
+                raise TypeError("a review or adjudication walks stored items: give no steps")
+            queue = self._shows.queue(store)
+            if not queue:
+                wanted = "review" if self._shows.mode == "review" else "adjudication"
+                raise ValueError(f"no step in {store!r} waits for {wanted}")
         if queue is not None:
             if prompt or steps or suggestions:
                 raise TypeError("give either a queue of item ids or one item's prompt and steps")
@@ -202,8 +181,6 @@ class StepLabeler(LabWidget):
                     "tokens and token_scores go with one item's steps; a queued item shows the "
                     "token scores kept with it in the store"
                 )
-            if isinstance(queue, str):
-                raise TypeError("queue is one string; pass a list of item ids, e.g. [item_id]")
             if not queue:
                 raise ValueError("the queue is empty")
             self._queue = [str(item) for item in queue]
@@ -211,7 +188,7 @@ class StepLabeler(LabWidget):
                 store.item(item)  # a missing id fails here, not half-way through the queue
             # Which items are done is read once here; after that only the item being labeled
             # can change, so a label re-checks that one item, not the whole queue.
-            self._done = done_items(store, self._queue)
+            self._done = self._shows.done(store, self._queue)
             self._position = resume_at(self._queue, self._done)
             traits.update(self._queue_traits(store, self._position))
         else:
@@ -244,7 +221,8 @@ class StepLabeler(LabWidget):
                         meta=score_meta,
                     )
             # What was passed is shown, even where the store kept other scores before.
-            traits.update(item_traits(store, new_id, suggested, heatmap))
+            traits.update(item_traits(store, new_id, suggested, heatmap, self._shows))
+            traits["progress"] = self._progress(0)
         super().__init__(store=store, **traits)
         self.generator = generator
 
@@ -252,7 +230,8 @@ class StepLabeler(LabWidget):
         """The traits showing the queue's item at ``position``, with its meta's suggestions."""
         item = store.item(self._queue[position])
         suggested = check_suggestions(item["meta"].get("suggestions") or (), len(item["steps"]))
-        return {**item_traits(store, item["id"], suggested), "progress": self._progress(position)}
+        traits = item_traits(store, item["id"], suggested, None, self._shows)
+        return {**traits, "progress": self._progress(position)}
 
     def _show(self, position: int) -> None:
         """Show the queue's item at ``position``, in one update message."""
@@ -264,16 +243,20 @@ class StepLabeler(LabWidget):
                 setattr(self, name, value)
 
     def _progress(self, position: int) -> dict[str, Any]:
-        return {
+        progress: dict[str, Any] = {
             "position": position,
             "total": len(self._queue),
             "done": len(self._done),
             "session_labels": self._session_labels,
             "session_started_ms": self._session_started * 1000,
         }
+        if self._cap.status:
+            progress["cap"] = self._cap.status
+        return progress
 
     def _refresh(self) -> None:
-        saved = saved_state(self.store, self.item_id, [len(a) for a in self.alternatives])
+        shape = [len(a) for a in self.alternatives]
+        saved = shown_state(self.store, self.item_id, shape, self._shows)
         with self.hold_sync():  # one update message for both traits
             self.saved = saved
             self.step_labels = [ratings[0] for ratings in saved["ratings"]]
@@ -323,7 +306,8 @@ class StepLabeler(LabWidget):
 
     def _context(self) -> dict[str, Any]:
         """What this labeler shows, which decides what its events may write."""
-        return steps_context(self.item_id, len(self.steps), self.suggestions)
+        disputes = disputes_of(self.evidence) if self.mode == "adjudicate" else None
+        return steps_context(self.item_id, len(self.steps), self.suggestions, disputes)
 
     def _on_label(self, event: dict[str, Any]) -> FollowUp:
         commit(self.store, self._context(), event)
@@ -349,7 +333,8 @@ class StepLabeler(LabWidget):
         if self._queue:
             changed = [item for item in {*items, self.item_id} if item in self._queue]
             self._done.difference_update(changed)
-            self._done |= done_items(self.store, changed)
+            self._done |= self._shows.done(self.store, changed)
+        if self._queue or self._cap.check():
             self.progress = self._progress(self._position)
 
     def _on_undo(self, event: dict[str, Any]) -> None:

@@ -85,6 +85,16 @@ def _demo_labels(store: lw.Store, now: datetime, rng: random.Random) -> None:
                                 value = rng.choices((1, 0, -1), weights=(80, 10, 10))[0]
                                 label("rating", item, machine, at, step=step, value=value,
                                       source=source)  # fmt: skip
+        # Second opinions: each person rates 30 items more that others rate too, each step's
+        # truth flipped at their own rate, so agreement has pairs to show.
+        yesterday = midnight - timedelta(hours=14)
+        for _ in range(30):
+            item = next(queue)
+            truth = [rng.choices((1, -1), weights=(85, 15))[0] for _ in range(8)]
+            for slip, person in zip((0.05, 0.1, 0.2, 0.35), PEOPLE, strict=True):
+                for step, value in enumerate(truth):
+                    rated = -value if rng.random() < slip else value
+                    label("rating", item, person, yesterday, step=step, value=rated)
 
 
 def text(page: Any, test_id: str) -> str:
@@ -125,12 +135,16 @@ def test_dashboard_renders_updates_live_and_follows_the_theme(
 
     # Every panel can be reached with the keyboard, and each chart says what it shows.
     panels = page.locator(".lw-dash__panel")
-    assert panels.count() == 5
+    assert panels.count() == 6
     for i in range(panels.count()):
         assert panels.nth(i).get_attribute("tabindex") == "0"
         assert panels.nth(i).get_attribute("aria-labelledby")
     labels = page.locator("[data-testid=dashboard] svg[aria-label]")
     assert labels.count() >= 5
+    # Agreement is counted after the first paint: the heatmap arrives, each pair both ways.
+    heatmap = page.locator("[data-testid=panel-agreement] svg[aria-label^=Agreement]")
+    heatmap.wait_for(timeout=30_000)
+    assert heatmap.locator("rect").count() == 12  # 6 pairs of 4 people, both ways round
     page.get_by_test_id("panel-week").focus()
     page.keyboard.press("Tab")  # to the week's "Numbers"
     page.keyboard.press("Enter")
@@ -231,6 +245,16 @@ def test_report_opens_offline_and_shows_the_summary(browser: Any, tmp_path: Path
             )
             for i in range(sources.count())
         } == summary["sources"]
+        kappas = page.get_by_test_id("table-agreement").locator("tbody tr")
+        assert {
+            kappas.nth(i).locator("th").text_content(): kappas.nth(i)
+            .locator("td")
+            .first.text_content()
+            for i in range(kappas.count())
+        } == {f"{k['a']} · {k['b']}": f"{k['kappa']:.3f}" for k in summary["agreement"]["kappa"]}
+        assert len(summary["agreement"]["kappa"]) == 6
+        assert text(page, "queue-review") == f"{summary['review']['items']:,}"
+        assert page.locator("[data-testid=panel-agreement] svg rect").count() == 12
         # The reader's dark scheme: the page is dark.
         background = page.evaluate("() => getComputedStyle(document.body).backgroundColor")
         assert background == "rgb(17, 17, 17)"
