@@ -153,10 +153,13 @@ def shows_of(suggestions: Any, queue: Any, adjudicate: Any) -> Shows:
     if adjudicate not in (False, True, "auto"):
         raise ValueError(f"adjudicate is True, False or 'auto', not {adjudicate!r}")
     if isinstance(queue, str) and queue != "review":
-        raise TypeError(f"queue is a list of item ids (e.g. [item_id]) or 'review', not {queue!r}")
+        raise TypeError("queue is one string; pass a list of item ids, e.g. [item_id], or 'review'")
     model = suggestions if isinstance(suggestions, str) else None
     if model is not None and not model.startswith("model:"):
-        raise ValueError(f"suggestions from the store are named 'model:<name>', not {model!r}")
+        raise TypeError(
+            "suggestions must be a list with one {'value', 'confidence', 'source'} dict (or None) "
+            f"per step, or 'model:<name>' for a model's predictions in the store, not {model!r:.40}"
+        )
     if adjudicate:
         if queue == "review" or model is not None:
             raise TypeError("adjudicate shows who said what: give no review queue or model")
