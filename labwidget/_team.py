@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from labwidget.agreement import agreement
-from labwidget.auto.router import ROLLOUT_SOURCES, review_queue
 from labwidget.store import Store
 
 
@@ -37,6 +36,9 @@ def team_figures(
                 {k: row[k] for k in ("a", "b", "kappa", "items", "steps")} for row in found.kappa
             ],
         }
+    # Machine labeling loads only where it is used: `import labwidget` stays light.
+    from labwidget.auto.router import ROLLOUT_SOURCES, review_queue
+
     rollouts = sources is None or any(source in sources for source in ROLLOUT_SOURCES)
     review = {"items": len(review_queue(store, dataset=dataset))} if rollouts else None
     return {"agreement": figures, "review": review}

@@ -184,7 +184,7 @@ def test_only_a_disputed_step_takes_an_adjudication(store: lw.Store, disputed: s
     ("kwargs", "error"),
     [
         ({"queue": "all"}, TypeError),
-        ({"suggestions": "prm"}, ValueError),
+        ({"suggestions": "prm"}, TypeError),
         ({"adjudicate": "yes"}, ValueError),
         ({"adjudicate": True, "queue": "review"}, TypeError),
         ({"adjudicate": True, "prompt": "q", "steps": ["a"]}, TypeError),

@@ -19,9 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from labwidget.active import suggestions as model_suggestions
 from labwidget.agreement import adjudicated, disagreements
-from labwidget.auto.router import review_queue, review_suggestions
 from labwidget.store import Store
 from labwidget.widgets._queue import done_items
 
@@ -43,6 +41,8 @@ class Shows:
     def queue(self, store: Store) -> list[str]:
         """The items a review or adjudication walks, in the store's order."""
         if self.mode == "review":
+            from labwidget.auto.router import review_queue
+
             return review_queue(store)
         items: dict[str, None] = {}
         for dispute in disagreements(store, auto=self.auto):
@@ -52,11 +52,11 @@ class Shows:
     def extras(self, store: Store, item: str, steps: int) -> dict[str, Any]:
         """``suggestions`` (None: the caller's) and ``evidence`` per step."""
         if self.mode == "review":
-            found = review_suggestions(store, item)
+            found = _review_suggestions(store, item)
             shown = [None if s is None or s["human"] else _suggestion(s) for s in found]
             evidence = [None if s is None else _review(s) for s in found]
             if self.model is not None:  # the model's opinion too, beside the machines' labels
-                predicted = model_suggestions(store, item, model=self.model)["suggestions"]
+                predicted = _model_suggestions(store, item, self.model)
                 for step, guess in enumerate(predicted[: len(evidence)]):
                     if guess is not None:
                         evidence[step] = {**(evidence[step] or {"review": False}), "model": guess}
@@ -71,7 +71,7 @@ class Shows:
                 "evidence": [None if d is None else _who_said(d) for d in disputes],
             }
         if self.model is not None:
-            shown = model_suggestions(store, item, model=self.model)["suggestions"]
+            shown = _model_suggestions(store, item, self.model)
             return {"suggestions": shown, "evidence": [None] * steps}
         return {"suggestions": None, "evidence": [None] * steps}
 
@@ -83,7 +83,7 @@ class Shows:
             return {
                 item
                 for item in items
-                if not any(s is not None and s["review"] for s in review_suggestions(store, item))
+                if not any(s is not None and s["review"] for s in _review_suggestions(store, item))
             }
         pending = disagreements(store, items=list(items), auto=self.auto)
         return set(items) - {dispute["item"] for dispute in pending}
@@ -99,6 +99,19 @@ class Shows:
 
 # The plain labeler: the suggestions it is given, nothing more.
 LABEL = Shows()
+
+
+# Machine labeling loads only where it is used: `import labwidget` stays light.
+def _review_suggestions(store: Store, item: str) -> list[dict[str, Any] | None]:
+    from labwidget.auto.router import review_suggestions
+
+    return review_suggestions(store, item)
+
+
+def _model_suggestions(store: Store, item: str, model: str) -> list[dict[str, Any] | None]:
+    from labwidget.active import suggestions
+
+    return suggestions(store, item, model=model)["suggestions"]
 
 
 def _suggestion(found: dict[str, Any]) -> dict[str, Any]:
@@ -140,10 +153,13 @@ def shows_of(suggestions: Any, queue: Any, adjudicate: Any) -> Shows:
     if adjudicate not in (False, True, "auto"):
         raise ValueError(f"adjudicate is True, False or 'auto', not {adjudicate!r}")
     if isinstance(queue, str) and queue != "review":
-        raise TypeError(f"queue is a list of item ids (e.g. [item_id]) or 'review', not {queue!r}")
+        raise TypeError("queue is one string; pass a list of item ids, e.g. [item_id], or 'review'")
     model = suggestions if isinstance(suggestions, str) else None
     if model is not None and not model.startswith("model:"):
-        raise ValueError(f"suggestions from the store are named 'model:<name>', not {model!r}")
+        raise TypeError(
+            "suggestions must be a list with one {'value', 'confidence', 'source'} dict (or None) "
+            f"per step, or 'model:<name>' for a model's predictions in the store, not {model!r:.40}"
+        )
     if adjudicate:
         if queue == "review" or model is not None:
             raise TypeError("adjudicate shows who said what: give no review queue or model")
