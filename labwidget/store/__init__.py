@@ -85,6 +85,7 @@ class Store(Items, Labels, Reads, Feed, Work, Figures):
                 self.item("")
             self.labels(item="", annotator=self.annotator, kind=None)
             self.token_scores("")
+            self.settings()
 
 
 def init_database(target: str | os.PathLike[str], *, secure: bool = True) -> str:
