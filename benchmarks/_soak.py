@@ -61,13 +61,13 @@ LABELER_CELL = """import json
 import os
 
 import labwidget as lw
-import labwidget.widgets.steps
+import labwidget.widgets._item
 
 DATA = {data!r}
 with open(os.path.join(DATA, "phase.json")) as phase:
     DIRECT = json.load(phase)["direct"]
 if not DIRECT:  # no signed context: the page sends every label through the kernel
-    labwidget.widgets.steps.kernel_key = lambda: None
+    labwidget.widgets._item.kernel_key = lambda: None
 labeler = lw.StepLabeler(
     prompt="Soak: rate each step.",
     steps=[f"Step {{n + 1}}: x = {{n + 1}}." for n in range({steps})],

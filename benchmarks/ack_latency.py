@@ -66,13 +66,13 @@ ACK_FRAME = r'"kind":\s*"ack",\s*"id":\s*"([^"]+)"'
 
 LABELER_CELL = r"""import time
 import labwidget as lw
-import labwidget.widgets.steps
+import labwidget.widgets._item
 
 # step -> epoch ms when the handler started and ended, and the commit's ms; how many direct
 # commits the page told the kernel of
 KERNEL = {"committed": 0}
 if not DIRECT:  # no signed context: the page sends every label through the kernel
-    labwidget.widgets.steps.kernel_key = lambda: None
+    labwidget.widgets._item.kernel_key = lambda: None
 
 
 class TimedStore(lw.Store):
