@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 import labwidget as lw
+from labwidget.store import _batch, _upkeep
 
 # Per item: its step probabilities (None: the PRM never scored it) and whether its final
 # answer is right.
@@ -158,6 +160,34 @@ def test_people_are_counted_once_per_item(store: lw.Store) -> None:
 def test_an_unknown_order_is_refused(store: lw.Store) -> None:
     with pytest.raises(ValueError, match="order is one of oldest, random, uncertainty"):
         store.claim(1, order="loudest")
+
+
+def test_a_bulk_chunk_that_fails_part_way_leaves_no_row_and_the_upkeep_in_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A caller that catches a failed flush and commits the rest keeps the per-label upkeep.
+
+    SQLite only: it alone suspends the queue's triggers for a bulk chunk.
+    """
+    store = lw.Store(tmp_path / "labels.db")
+    item = store.add_item("bulk", ["a", "b", "c"])
+    real_insert = _batch._sqlite_insert
+
+    def insert_then_fail(connection: Any, table: Any, columns: Any, rows: Any) -> int:
+        real_insert(connection, table, columns, rows)
+        raise OSError("disk I/O error")
+
+    with store.batch() as batch:
+        for n in range(_upkeep.BULK_ROWS):
+            batch.record("rating", item=item, step=n % 3, value=1, annotator=f"p{n}")
+        monkeypatch.setattr(_batch, "_sqlite_insert", insert_then_fail)
+        with pytest.raises(OSError, match="disk I/O"):
+            batch.flush()
+        monkeypatch.setattr(_batch, "_sqlite_insert", real_insert)
+    # The batch still holds the chunk and writes it again as it closes: every person counted.
+    assert store.queue([item])[0]["people"] == _upkeep.BULK_ROWS
+    store.record_label(item=item, step=0, value=1, annotator="after")
+    assert store.queue([item])[0]["people"] == _upkeep.BULK_ROWS + 1
 
 
 def _import_labels(store: lw.Store, ids: list[str], *, bulk: bool) -> None:

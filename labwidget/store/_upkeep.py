@@ -107,12 +107,21 @@ def sqlite_bulk(connection: sa.Connection) -> Iterator[None]:
         yield  # a store before migration 0008 (or one changed by hand): nothing to take over
         return
     after = connection.exec_driver_sql("SELECT coalesce(max(seq), 0) FROM label_events").scalar()
-    for name, _ in found:
-        connection.exec_driver_sql(f"DROP TRIGGER {name}")
-    yield
-    connection.execute(sa.text(PEOPLE), {"after": after})
-    connection.execute(sa.text(COUNT), {"after": after})
-    connection.execute(sa.text(ACTIVITY), {"after": after})
-    connection.execute(sa.text(CURRENT), {"after": after})
-    for _, sql in found:
-        connection.exec_driver_sql(sql)
+    # A savepoint, so that a chunk that fails part-way takes its rows and the dropped triggers
+    # back with it even when the caller catches the error and commits the rest of its batch.
+    connection.exec_driver_sql("SAVEPOINT labwidget_bulk")
+    try:
+        for name, _ in found:
+            connection.exec_driver_sql(f"DROP TRIGGER {name}")
+        yield
+        connection.execute(sa.text(PEOPLE), {"after": after})
+        connection.execute(sa.text(COUNT), {"after": after})
+        connection.execute(sa.text(ACTIVITY), {"after": after})
+        connection.execute(sa.text(CURRENT), {"after": after})
+        for _, sql in found:
+            connection.exec_driver_sql(sql)
+    except BaseException:
+        connection.exec_driver_sql("ROLLBACK TO labwidget_bulk")
+        connection.exec_driver_sql("RELEASE labwidget_bulk")
+        raise
+    connection.exec_driver_sql("RELEASE labwidget_bulk")
