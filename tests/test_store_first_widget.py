@@ -41,6 +41,18 @@ def test_a_batch_that_need_not_be_durable_commits_without_waiting_for_the_disk(
     assert [item["prompt"] for item in store.items()] == ["p", "q", "r"]
 
 
+def test_without_write_ahead_logging_every_commit_waits_for_the_disk(
+    tmp_path: Any, monkeypatch: Any
+) -> None:
+    """NORMAL is durable-by-the-next-commit only in WAL: a file left in rollback mode gets FULL."""
+    monkeypatch.setattr("labwidget.store._core.enable_wal", lambda engine: None)
+    store = lw.Store(tmp_path / "labels.db")
+    levels = commit_levels(store)
+    with store.batch(durable=False) as batch:
+        batch.add_item("p", ["a"])
+    assert levels == [2]
+
+
 def test_a_labeler_writes_its_item_lazily_and_every_label_durably(store: lw.Store) -> None:
     levels = commit_levels(store)
     labeler = lw.StepLabeler(prompt="What is 2+3*4?", steps=STEPS, store=store)

@@ -139,7 +139,11 @@ def make_engine(url: URL) -> sa.Engine:
         # Each write says whether its commit waits for the disk. In WAL mode one that does not
         # (NORMAL) is made durable by the next one that does (FULL), which syncs the log it
         # follows, so no durable commit can outlive the writes before it.
-        level = "NORMAL" if options.get("labwidget_not_durable") else "FULL"
+        # Outside WAL (a file system that refused it) NORMAL would be the only sync, so FULL.
+        level = "FULL"
+        if options.get("labwidget_not_durable"):
+            mode = connection.exec_driver_sql("PRAGMA journal_mode").scalar()
+            level = "NORMAL" if str(mode).lower() == "wal" else "FULL"
         info = connection.connection.info
         if info.get("synchronous") != level:
             connection.exec_driver_sql(f"PRAGMA synchronous={level}")
